@@ -1,0 +1,58 @@
+"""One completion, start to finish: syntax at the cursor → prompt → generation → clean-up."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fireside.completion.engine import Engine
+from fireside.completion.postprocess import CursorLine, finalize, stop_index
+from fireside.completion.prompt import build_prompt
+from fireside.completion.types import Completion, CompletionRequest
+from fireside.context.languages import language_for
+from fireside.context.syntax import analyse_cursor
+
+SINGLE_LINE_MAX_TOKENS = 48  # a one-line completion never needs more; stops a runaway line early
+GENERATION_RESERVE = 8
+
+
+def complete(
+    engine: Engine,
+    request: CompletionRequest,
+    *,
+    max_prompt_tokens: int,
+    context_size: int,
+    cancelled: Callable[[], bool],
+) -> Completion:
+    spec = language_for(request.language_id, request.uri)
+    syntax = analyse_cursor(spec, request.text, request.offset) if spec else None
+    cursor = CursorLine.from_text(request.text, request.offset)
+    if syntax is not None:
+        multiline = syntax.wants_multiline
+    else:
+        multiline = not cursor.after.strip() and not cursor.before.strip()
+    max_tokens = request.max_tokens if multiline else min(request.max_tokens, SINGLE_LINE_MAX_TOKENS)
+    budget = max(16, min(max_prompt_tokens, context_size - max_tokens - GENERATION_RESERVE))
+    prompt = build_prompt(
+        request,
+        engine,
+        budget_tokens=budget,
+        fim=engine.info.fim,
+        syntax=syntax,
+        comment=spec.line_comment if spec else "#",
+    )
+    generation = engine.run(
+        prompt.tokens,
+        max_tokens=max_tokens,
+        stop_at=lambda text: stop_index(text, cursor, multiline),
+        cancelled=cancelled,
+    )
+    text = "" if generation.stopped_by == "cancelled" else finalize(generation.text, cursor, multiline)
+    return Completion(
+        text=text,
+        multiline=multiline,
+        prompt_tokens=generation.prompt_tokens,
+        reused_tokens=generation.reused_tokens,
+        generated_tokens=generation.generated_tokens,
+        stopped_by=generation.stopped_by,
+        model_ms=generation.seconds * 1000,
+    )

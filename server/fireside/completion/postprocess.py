@@ -1,0 +1,129 @@
+"""Deciding when to stop generating and cleaning up what was generated.
+
+Pure functions over strings, so every rule is tested without a model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+_OPENERS = {"(": ")", "[": "]", "{": "}"}
+_CLOSERS = {value: key for key, value in _OPENERS.items()}
+
+
+@dataclass(frozen=True)
+class CursorLine:
+    """The line around the cursor and the first meaningful line after it."""
+
+    before: str  # text on the cursor's line before the cursor
+    after: str  # text on the cursor's line after the cursor
+    next_line: str  # the first non-blank line below the cursor's line ("" if none)
+
+    @classmethod
+    def from_text(cls, text: str, offset: int) -> CursorLine:
+        line_start = text.rfind("\n", 0, offset) + 1
+        line_end = text.find("\n", offset)
+        line_end = len(text) if line_end == -1 else line_end
+        next_line = ""
+        for line in text[line_end + 1 :].split("\n", 50)[:50]:
+            if line.strip():
+                next_line = line.rstrip("\r")
+                break
+        return cls(text[line_start:offset], text[offset:line_end].rstrip("\r"), next_line)
+
+    @property
+    def indent(self) -> str:
+        return self.before[: len(self.before) - len(self.before.lstrip())]
+
+
+def bracket_depth(text: str) -> int:
+    """Openers minus closers, ignoring brackets inside simple string literals."""
+    depth = 0
+    quote = ""
+    escaped = False
+    for char in text:
+        if quote:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == quote:
+                quote = ""
+            continue
+        if char in "\"'":
+            quote = char
+        elif char in _OPENERS:
+            depth += 1
+        elif char in _CLOSERS:
+            depth -= 1
+    return depth
+
+
+def _indent_width(line: str) -> int:
+    return len(line) - len(line.lstrip(" \t"))
+
+
+def stop_index(generated: str, cursor: CursorLine, multiline: bool) -> int | None:
+    """Where to cut ``generated`` because it is complete, or None to keep generating."""
+    if not multiline:
+        newline = generated.find("\n")
+        return None if newline == -1 else newline
+    lines = generated.split("\n")
+    complete = lines[:-1]  # the last line may still be growing
+    offset = 0
+    base_indent = _indent_width(cursor.before) if not cursor.before.strip() else None
+    blank_run = 0
+    for index, line in enumerate(complete):
+        stripped = line.strip()
+        if index > 0 or not cursor.before.strip():
+            if cursor.next_line.strip() and stripped == cursor.next_line.strip():
+                return max(0, offset - 1) if offset else 0  # the model reached the code below
+            if stripped and base_indent is not None and index > 0 and _indent_width(line) < base_indent:
+                return max(0, offset - 1)  # dedent: the block the cursor is in has ended
+        blank_run = blank_run + 1 if not stripped else 0
+        if blank_run >= 2:
+            return max(0, offset - 1)
+        offset += len(line) + 1
+    return None
+
+
+def _trim_line_overlap(completion: str, after: str) -> str:
+    """Drop the end of a one-line completion that the text after the cursor already has."""
+    rest = after.strip()
+    if not rest:
+        return completion
+    body = completion.rstrip()
+    if body.endswith(rest):
+        candidate = body[: len(body) - len(rest)]
+        # "f(a)" before ")" is right (it closes its own bracket); "x)" before ")" is a duplicate.
+        if not any(char in _CLOSERS for char in rest) or bracket_depth(body) < bracket_depth(candidate) or bracket_depth(candidate) >= 0 > bracket_depth(body):
+            return candidate
+    # Closers that the suffix already supplies, e.g. completion "x)" before "):".
+    while body and body[-1] in _CLOSERS and bracket_depth(body) < 0 and rest.startswith(body[-1]):
+        body = body[:-1]
+        rest = rest[1:] if rest else rest
+    return body
+
+
+def _trim_repeated_suffix_lines(completion: str, next_line: str) -> str:
+    if not next_line.strip():
+        return completion
+    lines = completion.split("\n")
+    for index, line in enumerate(lines):
+        if index > 0 and line.strip() == next_line.strip():
+            return "\n".join(lines[:index]).rstrip()
+    return completion
+
+
+def finalize(generated: str, cursor: CursorLine, multiline: bool) -> str:
+    """The text to insert: cut at the stop point, never repeating what follows the cursor."""
+    cut = stop_index(generated + "\n", cursor, multiline)
+    text = generated if cut is None else generated[:cut]
+    if not multiline:
+        text = _trim_line_overlap(text.rstrip("\r"), cursor.after)
+    else:
+        text = _trim_repeated_suffix_lines(text, cursor.next_line)
+        text = "\n".join(line.rstrip() for line in text.split("\n")).rstrip("\n")
+        if cursor.after.strip() and "\n" in text:
+            text = _trim_line_overlap(text.split("\n", 1)[0], cursor.after)
+    return text if text.strip() else ""

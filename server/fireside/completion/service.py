@@ -1,0 +1,140 @@
+"""The completion service: one dedicated worker thread owns the model.
+
+Requests from the event loop are queued to that thread. A newer request for the same document
+supersedes the older one (the older one stops at its next token, or never starts), and a cancelled
+request (``$/cancelRequest``) stops generating at the next token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from fireside.completion.engine import Engine, ModelLoadError
+from fireside.completion.pipeline import complete
+from fireside.completion.types import Completion, CompletionRequest
+from fireside.config import FiresideConfig
+
+logger = logging.getLogger(__name__)
+
+EngineFactory = Callable[[FiresideConfig], Engine]
+
+
+class ModelState(enum.Enum):
+    LOADING = "loading"
+    READY = "ready"
+    DEGRADED = "degraded"  # no usable model: the server keeps serving, with empty results
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    state: ModelState
+    model: str  # the model's name or path
+    message: str  # for users; why it is degraded
+
+
+class CompletionService:
+    def __init__(self, engine_factory: EngineFactory) -> None:
+        self._engine_factory = engine_factory
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fireside-model")
+        self._engine: Engine | None = None
+        self._latest: dict[str, threading.Event] = {}
+        self._loaded_with: tuple[object, ...] | None = None
+        self.status = ModelStatus(ModelState.LOADING, "", "loading the model")
+
+    @staticmethod
+    def _model_key(config: FiresideConfig) -> tuple[object, ...]:
+        return (config.model_path, config.context_size, config.effective_threads)
+
+    def needs_reload(self, config: FiresideConfig) -> bool:
+        return self._loaded_with != self._model_key(config)
+
+    async def load(self, config: FiresideConfig) -> ModelStatus:
+        """Load (or reload) the model on the worker thread; never raises."""
+        self.status = ModelStatus(ModelState.LOADING, config.model_path or "embedded", "loading the model")
+        loop = asyncio.get_running_loop()
+        self.status = await loop.run_in_executor(self._executor, self._load, config)
+        return self.status
+
+    def _load(self, config: FiresideConfig) -> ModelStatus:
+        self._engine = None
+        self._loaded_with = self._model_key(config)
+        try:
+            engine = self._engine_factory(config)
+        except ModelLoadError as error:
+            logger.error("Model not loaded: %s", error)
+            return ModelStatus(ModelState.DEGRADED, config.model_path or "embedded", str(error))
+        except Exception as error:  # any failure here must leave the server serving
+            logger.exception("Model not loaded")
+            return ModelStatus(ModelState.DEGRADED, config.model_path or "embedded", f"{type(error).__name__}: {error}")
+        self._engine = engine
+        logger.info("Model ready: %s (%s, FIM: %s)", engine.info.name, engine.info.path, engine.info.fim is not None)
+        return ModelStatus(ModelState.READY, engine.info.name, "")
+
+    @property
+    def engine(self) -> Engine | None:
+        return self._engine
+
+    async def complete(self, request: CompletionRequest, config: FiresideConfig) -> Completion | None:
+        """The completion at the cursor, or None when there is no model or the request was superseded."""
+        if self._engine is None:
+            return None
+        cancel = threading.Event()
+        previous = self._latest.get(request.uri)
+        if previous is not None:
+            previous.set()  # superseded: a newer request for the same document arrived
+        self._latest[request.uri] = cancel
+        future = self._executor.submit(self._run, request, config, cancel)
+        try:
+            return await asyncio.wrap_future(future)
+        except asyncio.CancelledError:
+            cancel.set()  # $/cancelRequest: stop generating at the next token
+            raise
+        finally:
+            if self._latest.get(request.uri) is cancel:
+                del self._latest[request.uri]
+
+    def supersede(self, uri: str) -> None:
+        """Stop work for ``uri`` (the document changed or closed)."""
+        event = self._latest.get(uri)
+        if event is not None:
+            event.set()
+
+    def _run(self, request: CompletionRequest, config: FiresideConfig, cancel: threading.Event) -> Completion | None:
+        engine = self._engine
+        if engine is None or cancel.is_set():
+            return None
+        return complete(
+            engine,
+            request,
+            max_prompt_tokens=config.max_prompt_tokens,
+            context_size=config.context_size,
+            cancelled=cancel.is_set,
+        )
+
+    def run_on_worker(self, function: Callable[[Engine], object]) -> asyncio.Future[object]:
+        """Run ``function(engine)`` on the model thread (for other features that use the model)."""
+        engine = self._engine
+        if engine is None:
+            raise ModelLoadError(self.status.message or "no model loaded")
+        return asyncio.wrap_future(self._executor.submit(function, engine))
+
+    def shutdown(self) -> None:
+        for event in self._latest.values():
+            event.set()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def llama_engine_factory(config: FiresideConfig) -> Engine:
+    from pathlib import Path
+
+    from fireside.completion.default_model import default_model_path
+    from fireside.completion.engine import LlamaEngine
+
+    path = Path(config.model_path).expanduser() if config.model_path else default_model_path()
+    return LlamaEngine(path, context_size=config.context_size, threads=config.effective_threads)

@@ -1,0 +1,35 @@
+"""Domain types of a completion, independent of LSP."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CompletionRequest:
+    uri: str
+    language_id: str
+    text: str
+    offset: int  # code points from the start of ``text``
+    version: int
+    max_tokens: int
+    path_hint: str = ""  # a workspace-relative path for the prompt header
+
+    @property
+    def prefix(self) -> str:
+        return self.text[: self.offset]
+
+    @property
+    def suffix(self) -> str:
+        return self.text[self.offset :]
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str  # what to insert at the cursor; may be empty
+    multiline: bool
+    prompt_tokens: int
+    reused_tokens: int  # prompt tokens whose KV state was kept from the previous request
+    generated_tokens: int
+    stopped_by: str  # "eos", "limit", "stop", "cancelled"
+    model_ms: float  # time spent in the model (prompt evaluation + generation)

@@ -1,0 +1,84 @@
+"""What the syntax tree says about the cursor: enclosing scopes, strings/comments, block shape."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tree_sitter import Node, Tree
+
+from fireside.context.languages import LanguageSpec, parser_for
+
+
+@dataclass(frozen=True)
+class Scope:
+    kind: str  # the node type, e.g. "function_definition"
+    name: str
+    header: str  # decorators and signature, up to the body
+    start_offset: int  # code-point offset of the header's first character
+
+
+@dataclass(frozen=True)
+class CursorSyntax:
+    scopes: tuple[Scope, ...]  # outermost first
+    in_comment: bool
+    in_string: bool
+    wants_multiline: bool
+    tree_had_errors: bool
+
+
+def parse(spec: LanguageSpec, source: bytes, old_tree: Tree | None = None) -> Tree:
+    parser = parser_for(spec.language_id)
+    return parser.parse(source, old_tree) if old_tree is not None else parser.parse(source)
+
+
+def _byte_offset(text: str, offset: int) -> int:
+    return len(text[:offset].encode("utf-8", "surrogatepass"))
+
+
+def _text(source: bytes, start: int, end: int) -> str:
+    return source[start:end].decode("utf-8", "replace")
+
+
+def _scope_of(spec: LanguageSpec, node: Node, source: bytes) -> Scope:
+    outer = node.parent if node.parent is not None and node.parent.type == "decorated_definition" else node
+    body = node.child_by_field_name(spec.body_field)
+    header_end = body.start_byte if body is not None else node.end_byte
+    name_node = node.child_by_field_name("name")
+    header = _text(source, outer.start_byte, header_end).rstrip()
+    start = len(source[: outer.start_byte].decode("utf-8", "replace"))
+    return Scope(node.type, _text(source, name_node.start_byte, name_node.end_byte) if name_node else "", header, start)
+
+
+def analyse_cursor(spec: LanguageSpec, text: str, offset: int, tree: Tree | None = None) -> CursorSyntax:
+    source = text.encode("utf-8", "surrogatepass")
+    if tree is None:
+        tree = parse(spec, source)
+    cursor_byte = _byte_offset(text, offset)
+    node = tree.root_node.descendant_for_byte_range(max(0, cursor_byte - 1), cursor_byte)
+    scopes: list[Scope] = []
+    in_comment = in_string = False
+    probe = node
+    while probe is not None:
+        if probe.type in spec.scope_types:
+            scopes.append(_scope_of(spec, probe, source))
+        if probe.type in spec.comment_types and probe.start_byte < cursor_byte <= probe.end_byte:
+            in_comment = True
+        if probe.type in spec.string_types and probe.start_byte < cursor_byte < probe.end_byte:
+            in_string = True
+        probe = probe.parent
+    scopes.reverse()
+
+    line_start = text.rfind("\n", 0, offset) + 1
+    line_end = text.find("\n", offset)
+    before_on_line = text[line_start:offset]
+    after_on_line = text[offset : len(text) if line_end < 0 else line_end]
+    previous_line = text[: line_start - 1].rsplit("\n", 1)[-1] if line_start else ""
+    # A new statement on an empty line, or the first line of a block just opened, can take several
+    # lines; anything typed mid-line is finished on that line.
+    wants_multiline = (
+        not after_on_line.strip()
+        and not before_on_line.strip()
+        and not in_string
+        and not in_comment
+    ) or (not after_on_line.strip() and previous_line.rstrip().endswith(spec.block_opener_suffix) and not before_on_line.strip())
+    return CursorSyntax(tuple(scopes), in_comment, in_string, wants_multiline, tree.root_node.has_error)

@@ -1,0 +1,98 @@
+"""`fireside serve`: the language server over stdio, TCP or WebSocket."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+
+def _host_port(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {value!r}")
+    return host, int(port)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(
+        "serve",
+        help="run the language server (stdio by default)",
+        description="Run the Fireside language server. Speaks LSP 3.17 over stdio unless --tcp or --ws is given. "
+        "Everything runs on this machine; nothing is sent anywhere.",
+    )
+    transport = parser.add_mutually_exclusive_group()
+    transport.add_argument("--stdio", action="store_true", help="talk LSP over stdin/stdout (the default)")
+    transport.add_argument("--tcp", metavar="HOST:PORT", type=_host_port, help="listen for one LSP client over TCP")
+    transport.add_argument("--ws", metavar="HOST:PORT", type=_host_port, help="listen over WebSocket (browser editors)")
+    parser.add_argument("--model", metavar="PATH", help="GGUF model file (default: the embedded Gemma 3 270M)")
+    parser.add_argument("--context-size", type=int, metavar="N", help="model context window in tokens")
+    parser.add_argument("--max-tokens", type=int, metavar="N", help="most tokens generated per completion")
+    parser.add_argument("--max-prompt-tokens", type=int, metavar="N", help="most prompt tokens per completion")
+    parser.add_argument("--threads", type=int, metavar="N", help="CPU threads for the model (0: all cores)")
+    parser.add_argument("--debounce-ms", type=int, metavar="MS", help="wait after a keystroke before completing")
+    parser.add_argument(
+        "--languages", metavar="IDS", help="comma-separated language ids to complete in (default: python)"
+    )
+    parser.add_argument(
+        "--log-level", choices=("debug", "info", "warning", "error"), help="log level (default: info)"
+    )
+    parser.add_argument("--log-file", metavar="PATH", help="write logs to this file instead of stderr")
+    # Protocol tests use a deterministic stand-in for the model; not for users.
+    parser.add_argument("--engine", choices=("llama", "fake"), default="llama", help=argparse.SUPPRESS)
+    parser.add_argument("--fake-token-delay-ms", type=float, default=0.0, help=argparse.SUPPRESS)
+    parser.set_defaults(func=run)
+
+
+def cli_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings given as flags (only those given), in the config model's names."""
+    settings: dict[str, Any] = {}
+    for flag, name in (
+        ("model", "model_path"),
+        ("context_size", "context_size"),
+        ("max_tokens", "max_tokens"),
+        ("max_prompt_tokens", "max_prompt_tokens"),
+        ("threads", "threads"),
+        ("debounce_ms", "debounce_ms"),
+        ("log_level", "log_level"),
+    ):
+        value = getattr(args, flag)
+        if value is not None:
+            settings[name] = value
+    if args.languages:
+        settings["enabled_languages"] = [item.strip() for item in args.languages.split(",") if item.strip()]
+    return settings
+
+
+def run(args: argparse.Namespace) -> int:
+    from fireside.logs import configure_logging
+
+    configure_logging(args.log_level or "info", args.log_file)
+
+    from fireside.completion.service import llama_engine_factory
+    from fireside.lsp.server import create_server
+
+    if args.engine == "fake":
+        from fireside.completion.fake_engine import FakeEngine
+
+        delay = args.fake_token_delay_ms / 1000
+
+        def engine_factory(config):  # noqa: ANN001, ANN202
+            return FakeEngine(token_delay_s=delay, context_size=config.context_size)
+    else:
+        engine_factory = llama_engine_factory
+
+    server = create_server(engine_factory, cli_settings(args))
+    if args.tcp:
+        server.start_tcp(*args.tcp)
+    elif args.ws:
+        server.start_ws(*args.ws)
+    else:
+        # stdout is the transport: keep a private handle on it and point fd 1 at stderr, so that a
+        # stray print or a native library's output can never corrupt the LSP stream.
+        transport = os.fdopen(os.dup(sys.stdout.fileno()), "wb", buffering=0)
+        os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+        sys.stdout = sys.stderr
+        server.start_io(sys.stdin.buffer, transport)
+    return 0

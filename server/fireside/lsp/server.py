@@ -1,0 +1,326 @@
+"""The Fireside language server. Handlers are thin: lsprotocol params → domain → pure function → result.
+
+Every feature is wrapped so that its failure is logged and answered with an empty result; the
+server keeps serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from fireside import __version__, protocol
+from fireside.completion.service import CompletionService, EngineFactory, ModelState, ModelStatus
+from fireside.completion.types import Completion
+from fireside.config import FiresideConfig, merge_config
+from fireside.documents import Document, DocumentStore
+from fireside.logs import set_level
+from fireside.lsp import convert
+from fireside.lsp.jsonrpc import FiresideProtocol
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+MODEL_WAIT_SECONDS = 60.0
+CONFIG_PULL_SECONDS = 5.0
+COMPLETION_TRIGGERS = [".", "(", "[", "{", ",", "=", ":", " "]
+
+
+class FiresideServer(LanguageServer):
+    def __init__(self, engine_factory: EngineFactory, cli_settings: Mapping[str, Any] | None = None) -> None:
+        super().__init__(
+            "fireside",
+            __version__,
+            protocol_cls=FiresideProtocol,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+        )
+        # Flags given on the command line win over editor settings: they were chosen for this process.
+        self.cli_settings = dict(cli_settings or {})
+        self.config, problems = merge_config(FiresideConfig(), self.cli_settings)
+        self._startup_problems = problems
+        self.documents = DocumentStore()
+        self.completions = CompletionService(engine_factory)
+        self.root: Path | None = None
+        self._told: set[str] = set()
+        self._loading: asyncio.Task[ModelStatus] | None = None
+        self._request_generation: dict[str, int] = {}
+
+    # ----- telling the user, once -------------------------------------------------------------
+    def tell_once(self, key: str, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
+        if key in self._told:
+            return
+        self._told.add(key)
+        logger.warning("%s", message)
+        try:
+            self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+        except Exception:  # no transport yet (unit tests) must not break the caller
+            logger.debug("could not send showMessage", exc_info=True)
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        from pygls.exceptions import FeatureRequestError, JsonRpcException
+
+        if source is JsonRpcException:
+            # A frame that could not be read at all: answer it, keep reading.
+            self.protocol.report_unreadable_frame(error)  # type: ignore[attr-defined]
+            return
+        if source is FeatureRequestError:
+            logger.debug("request error (already answered): %s", error)
+            return
+        logger.error("Internal error (%s): %s", getattr(source, "__name__", source), error)
+
+    # ----- configuration ----------------------------------------------------------------------
+    def apply_settings(self, raw: Any, source: str) -> bool:
+        """Apply editor settings; returns True when the model has to be reloaded."""
+        config, problems = merge_config(FiresideConfig(), raw)
+        config, cli_problems = merge_config(config, self.cli_settings)
+        for problem in [*problems, *cli_problems]:
+            self.tell_once(f"config:{problem}", f"Fireside: invalid setting from {source}: {problem}.")
+        self.config = config
+        set_level(config.log_level)
+        return self.completions.needs_reload(config)
+
+    async def pull_configuration(self) -> bool:
+        capabilities = self.client_capabilities.workspace
+        if not (capabilities and capabilities.configuration):
+            return False
+        try:
+            result = await asyncio.wait_for(
+                self.workspace_configuration_async(
+                    types.ConfigurationParams(items=[types.ConfigurationItem(section="fireside")])
+                ),
+                CONFIG_PULL_SECONDS,
+            )
+        except Exception as error:
+            logger.info("workspace/configuration not answered: %s", error)
+            return False
+        if result and isinstance(result[0], Mapping):
+            return self.apply_settings(result[0], "workspace/configuration")
+        return False
+
+    # ----- the model --------------------------------------------------------------------------
+    def start_loading(self) -> asyncio.Task[ModelStatus]:
+        self._notify_status(ModelStatus(ModelState.LOADING, self.config.model_path or "embedded", "loading the model"))
+        self._loading = asyncio.ensure_future(self._load())
+        return self._loading
+
+    async def _load(self) -> ModelStatus:
+        status = await self.completions.load(self.config)
+        self._notify_status(status)
+        if status.state is ModelState.DEGRADED:
+            self.tell_once(
+                f"degraded:{status.message}",
+                f"Fireside: no completions — the model could not be loaded ({status.message}). "
+                "Set fireside.modelPath to a GGUF file, or leave it empty for the embedded model.",
+                types.MessageType.Error,
+            )
+        return status
+
+    def _notify_status(self, status: ModelStatus) -> None:
+        try:
+            self.protocol.notify(
+                protocol.STATUS_NOTIFICATION,
+                {"state": status.state.value, "model": status.model, "message": status.message},
+            )
+        except Exception:
+            logger.debug("could not send status", exc_info=True)
+
+    async def model_ready(self) -> bool:
+        if self._loading is not None and not self._loading.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(self._loading), MODEL_WAIT_SECONDS)
+            except asyncio.TimeoutError:
+                return False
+        return self.completions.engine is not None
+
+    # ----- completions ------------------------------------------------------------------------
+    def completable(self, uri: str, position: types.Position) -> tuple[Document, int] | None:
+        """The document and cursor offset, or None when this request gets an empty answer."""
+        document = self.documents.get(uri)
+        if document is None:
+            logger.debug("completion for a document that is not open: %s", uri)
+            return None
+        if document.language_id not in self.config.enabled_languages:
+            return None
+        if len(document.text) > self.config.max_file_size:
+            self.tell_once(
+                f"large:{uri}",
+                f"Fireside: {convert.path_hint(uri, self.root) or uri} is larger than maxFileSize "
+                f"({len(document.text):,} > {self.config.max_file_size:,} characters); no completions there.",
+                types.MessageType.Info,
+            )
+            return None
+        if "\x00" in document.text:
+            logger.info("no completions in %s: it contains NUL bytes (binary?)", uri)
+            return None
+        offset = document.offset_at(convert.to_position(position), self.encoding)
+        if offset is None:
+            logger.info("position %s is past the end of %s", position, uri)
+            return None
+        return document, offset
+
+    @property
+    def encoding(self) -> convert.Encoding:
+        return convert.encoding_of(self.workspace.position_encoding)
+
+    async def complete_at(self, uri: str, position: types.Position) -> tuple[Document, int, Completion | None] | None:
+        target = self.completable(uri, position)
+        if target is None:
+            return None
+        document, _ = target
+        generation = self._request_generation.get(uri, 0) + 1
+        self._request_generation[uri] = generation
+        version = document.version
+        if self.config.debounce_ms:
+            await asyncio.sleep(self.config.debounce_ms / 1000)
+        if self._request_generation.get(uri) != generation or document.version != version:
+            return None  # superseded while debouncing
+        if not await self.model_ready():
+            return None
+        target = self.completable(uri, position)  # the document may have changed meanwhile
+        if target is None:
+            return None
+        document, offset = target
+        request = convert.completion_request(document, offset, self.config, self.root)
+        completion = await self.completions.complete(request, self.config)
+        if completion is not None:
+            logger.info(
+                "completion %s:%s %d chars, prompt %d (reused %d), %d tokens, %.0f ms model, stop: %s",
+                convert.path_hint(uri, self.root), position.line, len(completion.text), completion.prompt_tokens,
+                completion.reused_tokens, completion.generated_tokens, completion.model_ms, completion.stopped_by,
+            )
+        return document, offset, completion
+
+
+async def guarded(feature: str, empty: Callable[[], T], work: Awaitable[T]) -> T:
+    """Run one feature's work; any failure is logged and answered with an empty result."""
+    try:
+        return await work
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        logger.exception("%s failed; answering with an empty result", feature)
+        return empty()
+
+
+def create_server(engine_factory: EngineFactory, cli_settings: Mapping[str, Any] | None = None) -> FiresideServer:
+    server = FiresideServer(engine_factory, cli_settings)
+
+    @server.feature(types.INITIALIZE)
+    def on_initialize(ls: FiresideServer, params: types.InitializeParams) -> None:
+        root = params.root_uri or (params.workspace_folders[0].uri if params.workspace_folders else None)
+        ls.root = convert.uri_to_path(root) if root else (Path(params.root_path) if params.root_path else None)
+        for problem in ls._startup_problems:
+            ls.tell_once(f"config:{problem}", f"Fireside: invalid command-line setting: {problem}.")
+        options = params.initialization_options
+        if isinstance(options, Mapping) and isinstance(options.get("fireside"), Mapping):
+            options = options["fireside"]
+        ls.apply_settings(options, "initializationOptions")
+
+    @server.feature(types.INITIALIZED)
+    async def on_initialized(ls: FiresideServer, params: types.InitializedParams) -> None:
+        await ls.pull_configuration()
+        await ls.start_loading()
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def on_configuration(ls: FiresideServer, params: types.DidChangeConfigurationParams) -> None:
+        settings = params.settings
+        if isinstance(settings, Mapping) and isinstance(settings.get("fireside"), Mapping):
+            reload = ls.apply_settings(settings["fireside"], "settings")
+        elif isinstance(settings, Mapping) and settings:
+            reload = ls.apply_settings(settings, "settings")
+        else:
+            reload = await ls.pull_configuration()  # the pull model: settings is null
+        if reload:
+            await ls.start_loading()
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def on_open(ls: FiresideServer, params: types.DidOpenTextDocumentParams) -> None:
+        item = params.text_document
+        ls.documents.open(item.uri, item.language_id, item.version, item.text)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def on_change(ls: FiresideServer, params: types.DidChangeTextDocumentParams) -> None:
+        document = ls.documents.get(params.text_document.uri)
+        if document is None:
+            logger.warning("didChange for a document that is not open: %s", params.text_document.uri)
+            return
+        if params.text_document.version <= document.version:
+            logger.warning(
+                "stale didChange for %s (version %s, have %s); ignored",
+                document.uri, params.text_document.version, document.version,
+            )
+            return
+        encoding = ls.encoding
+        for change in params.content_changes:
+            if isinstance(change, types.TextDocumentContentChangePartial):
+                document.apply_change(
+                    convert.to_position(change.range.start), convert.to_position(change.range.end), change.text, encoding
+                )
+            else:
+                document.replace_all(change.text)
+        document.version = params.text_document.version
+        ls.completions.supersede(document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def on_close(ls: FiresideServer, params: types.DidCloseTextDocumentParams) -> None:
+        ls.completions.supersede(params.text_document.uri)
+        ls.documents.close(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
+    async def inline_completion(ls: FiresideServer, params: types.InlineCompletionParams) -> types.InlineCompletionList:
+        async def work() -> types.InlineCompletionList:
+            result = await ls.complete_at(params.text_document.uri, params.position)
+            return convert.inline_completion_list(result[2] if result else None, params.position)
+
+        return await guarded("inlineCompletion", lambda: types.InlineCompletionList(items=[]), work())
+
+    @server.feature(
+        types.TEXT_DOCUMENT_COMPLETION,
+        types.CompletionOptions(trigger_characters=COMPLETION_TRIGGERS, resolve_provider=False),
+    )
+    async def completion(ls: FiresideServer, params: types.CompletionParams) -> types.CompletionList:
+        async def work() -> types.CompletionList:
+            result = await ls.complete_at(params.text_document.uri, params.position)
+            if result is None:
+                return types.CompletionList(is_incomplete=True, items=[])
+            document, offset, found = result
+            return convert.completion_list(found, document, offset, params.position, ls.encoding)
+
+        return await guarded("completion", lambda: types.CompletionList(is_incomplete=True, items=[]), work())
+
+    @server.feature(protocol.DOCUMENT_INFO_REQUEST)
+    def document_info(ls: FiresideServer, params: Any) -> dict[str, Any] | None:
+        uri = _uri_of(params)
+        document = ls.documents.get(uri) if uri else None
+        if document is None:
+            return None
+        return {
+            "uri": document.uri,
+            "version": document.version,
+            "length": len(document.text),
+            "lineCount": document.line_count,
+            "sha256": hashlib.sha256(document.text.encode("utf-8", "surrogatepass")).hexdigest(),
+        }
+
+    @server.feature(types.SHUTDOWN)
+    def on_shutdown(ls: FiresideServer, params: Any) -> None:
+        ls.completions.shutdown()
+
+    return server
+
+
+def _uri_of(params: Any) -> str | None:
+    """The document URI of a custom request's params (pygls hands those over as namedtuples)."""
+    if isinstance(params, Mapping):
+        document = params.get("textDocument")
+    else:
+        document = getattr(params, "textDocument", None) or getattr(params, "text_document", None)
+    uri = document.get("uri") if isinstance(document, Mapping) else getattr(document, "uri", None)
+    return uri if isinstance(uri, str) else None
