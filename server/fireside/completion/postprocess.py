@@ -96,8 +96,8 @@ def _trim_line_overlap(completion: str, after: str) -> str:
     if body.endswith(rest):
         candidate = body[: len(body) - len(rest)]
         # "f(a)" before ")" is right (it closes its own bracket); "x)" before ")" is a duplicate.
-        if not any(char in _CLOSERS for char in rest) or bracket_depth(body) < bracket_depth(candidate) or bracket_depth(candidate) >= 0 > bracket_depth(body):
-            return candidate
+        if not any(char in _CLOSERS for char in rest) or bracket_depth(body) < 0:
+            return candidate.rstrip()
     # Closers that the suffix already supplies, e.g. completion "x)" before "):".
     while body and body[-1] in _CLOSERS and bracket_depth(body) < 0 and rest.startswith(body[-1]):
         body = body[:-1]

@@ -109,13 +109,16 @@ class CompletionService:
         engine = self._engine
         if engine is None or cancel.is_set():
             return None
-        return complete(
+        completion = complete(
             engine,
             request,
             max_prompt_tokens=config.max_prompt_tokens,
             context_size=config.context_size,
             cancelled=cancel.is_set,
         )
+        if completion.stopped_by == "cancelled":
+            logger.info("generation cancelled after %d tokens (%.0f ms)", completion.generated_tokens, completion.model_ms)
+        return completion
 
     def run_on_worker(self, function: Callable[[Engine], object]) -> asyncio.Future[object]:
         """Run ``function(engine)`` on the model thread (for other features that use the model)."""

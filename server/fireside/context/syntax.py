@@ -49,12 +49,22 @@ def _scope_of(spec: LanguageSpec, node: Node, source: bytes) -> Scope:
     return Scope(node.type, _text(source, name_node.start_byte, name_node.end_byte) if name_node else "", header, start)
 
 
+def _indent_at(text: str, offset: int) -> int:
+    line_start = text.rfind("\n", 0, offset) + 1
+    line = text[line_start:offset + 1]
+    return len(line) - len(line.lstrip())
+
+
 def analyse_cursor(spec: LanguageSpec, text: str, offset: int, tree: Tree | None = None) -> CursorSyntax:
     source = text.encode("utf-8", "surrogatepass")
     if tree is None:
         tree = parse(spec, source)
     cursor_byte = _byte_offset(text, offset)
-    node = tree.root_node.descendant_for_byte_range(max(0, cursor_byte - 1), cursor_byte)
+    # Probe at the last non-blank character before the cursor: a blank line being typed on is not
+    # part of any node yet, but the statement above it is inside the scopes that enclose the cursor.
+    probe_offset = len(text[:offset].rstrip())
+    probe_byte = _byte_offset(text, probe_offset)
+    node = tree.root_node.descendant_for_byte_range(max(0, probe_byte - 1), probe_byte)
     scopes: list[Scope] = []
     in_comment = in_string = False
     probe = node
@@ -71,6 +81,9 @@ def analyse_cursor(spec: LanguageSpec, text: str, offset: int, tree: Tree | None
     line_start = text.rfind("\n", 0, offset) + 1
     line_end = text.find("\n", offset)
     before_on_line = text[line_start:offset]
+    if not before_on_line.strip():
+        # On a blank line the indentation decides: a dedented cursor has left the inner scopes.
+        scopes = [scope for scope in scopes if _indent_at(text, scope.start_offset) < len(before_on_line)]
     after_on_line = text[offset : len(text) if line_end < 0 else line_end]
     previous_line = text[: line_start - 1].rsplit("\n", 1)[-1] if line_start else ""
     # A new statement on an empty line, or the first line of a block just opened, can take several

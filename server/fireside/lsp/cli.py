@@ -83,16 +83,18 @@ def run(args: argparse.Namespace) -> int:
     else:
         engine_factory = llama_engine_factory
 
-    server = create_server(engine_factory, cli_settings(args))
-    if args.tcp:
-        server.start_tcp(*args.tcp)
-    elif args.ws:
-        server.start_ws(*args.ws)
+    settings = cli_settings(args)
+    if args.tcp or args.ws:
+        from fireside.lsp.transports import serve_tcp, serve_websocket
+
+        serve = serve_tcp if args.tcp else serve_websocket
+        serve(lambda: create_server(engine_factory, settings), *(args.tcp or args.ws))
     else:
+        server = create_server(engine_factory, settings)
         # stdout is the transport: keep a private handle on it and point fd 1 at stderr, so that a
         # stray print or a native library's output can never corrupt the LSP stream.
         transport = os.fdopen(os.dup(sys.stdout.fileno()), "wb", buffering=0)
         os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
         sys.stdout = sys.stderr
-        server.start_io(sys.stdin.buffer, transport)
+        server.start_io(sys.stdin.buffer, transport)  # type: ignore[arg-type]
     return 0

@@ -105,12 +105,15 @@ class FiresideServer(LanguageServer):
         return False
 
     # ----- the model --------------------------------------------------------------------------
-    def start_loading(self) -> asyncio.Task[ModelStatus]:
-        self._notify_status(ModelStatus(ModelState.LOADING, self.config.model_path or "embedded", "loading the model"))
-        self._loading = asyncio.ensure_future(self._load())
+    def start_loading(self, *, pull_configuration: bool = False) -> asyncio.Task[ModelStatus]:
+        """Load the model in the background; requests arriving meanwhile wait for it."""
+        self._loading = asyncio.ensure_future(self._load(pull_configuration))
         return self._loading
 
-    async def _load(self) -> ModelStatus:
+    async def _load(self, pull_configuration: bool) -> ModelStatus:
+        if pull_configuration:
+            await self.pull_configuration()  # the settings may name another model
+        self._notify_status(ModelStatus(ModelState.LOADING, self.config.model_path or "embedded", "loading the model"))
         status = await self.completions.load(self.config)
         self._notify_status(status)
         if status.state is ModelState.DEGRADED:
@@ -225,8 +228,7 @@ def create_server(engine_factory: EngineFactory, cli_settings: Mapping[str, Any]
 
     @server.feature(types.INITIALIZED)
     async def on_initialized(ls: FiresideServer, params: types.InitializedParams) -> None:
-        await ls.pull_configuration()
-        await ls.start_loading()
+        await ls.start_loading(pull_configuration=True)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def on_configuration(ls: FiresideServer, params: types.DidChangeConfigurationParams) -> None:

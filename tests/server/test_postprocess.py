@@ -1,0 +1,50 @@
+"""Post-processing: never repeat what follows the cursor, stop where the code below begins."""
+
+import pytest
+
+from fireside.completion.postprocess import CursorLine, bracket_depth, finalize, stop_index
+
+
+def cursor(text: str) -> CursorLine:
+    return CursorLine.from_text(text.replace("|", ""), text.index("|"))
+
+
+@pytest.mark.parametrize(
+    ("source", "generated", "expected"),
+    [
+        ("def f(|):", "x, y):", "x, y"),  # closers and colon already follow the cursor
+        ("print(|)", "f(a))", "f(a)"),  # keeps the bracket it opened itself
+        ("print(|)", "f(a)", "f(a)"),
+        ("x = |  # note", "compute()  # note", "compute()"),
+        ("value = |", "42\nnext_line()", "42"),  # one line only mid-statement
+        ("items = [|]", "1, 2, 3]", "1, 2, 3"),
+    ],
+)
+def test_single_line_overlap_with_the_suffix_is_trimmed(source, generated, expected):
+    assert finalize(generated, cursor(source), multiline=False) == expected
+
+
+def test_multiline_stops_at_the_code_below_the_cursor():
+    source = "def f(x):\n    |\n    return y\n"
+    generated = "y = x + 1\n    return y\n    extra()"
+    assert finalize(generated, cursor(source), multiline=True) == "y = x + 1"
+
+
+def test_multiline_stops_on_dedent_out_of_the_block():
+    source = "def f(x):\n    |\n"
+    generated = "a = 1\n    b = 2\ndef other():\n    pass"
+    assert finalize(generated, cursor(source), multiline=True) == "a = 1\n    b = 2"
+
+
+def test_stop_index_waits_for_a_complete_line():
+    assert stop_index("abc", cursor("x = |"), multiline=False) is None
+    assert stop_index("abc\nd", cursor("x = |"), multiline=False) == 3
+
+
+def test_whitespace_only_completion_is_empty():
+    assert finalize("   \n  ", cursor("def f():\n    |"), multiline=True) == ""
+
+
+def test_bracket_depth_ignores_strings():
+    assert bracket_depth("f('(', [1, 2]") == 1
+    assert bracket_depth("a)]") == -2
