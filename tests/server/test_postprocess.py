@@ -48,3 +48,13 @@ def test_whitespace_only_completion_is_empty():
 def test_bracket_depth_ignores_strings():
     assert bracket_depth("f('(', [1, 2]") == 1
     assert bracket_depth("a)]") == -2
+
+
+def test_degenerate_repetition_is_dropped():
+    assert finalize("1000000000000000000000000", cursor("x = |"), multiline=False) == ""
+
+
+def test_repeating_the_line_above_is_dropped():
+    source = "total += price\n|"
+    assert finalize("total += price", cursor(source), multiline=True) == ""
+    assert finalize("total += tax", cursor(source), multiline=True) == "total += tax"

@@ -5,7 +5,11 @@ Pure functions over strings, so every rule is tested without a model.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+# A character repeated this often in a row is a degenerate loop ("0000000…"), not code.
+_RUNAWAY = re.compile(r"(.)\1{15,}")
 
 _OPENERS = {"(": ")", "[": "]", "{": "}"}
 _CLOSERS = {value: key for key, value in _OPENERS.items()}
@@ -18,10 +22,16 @@ class CursorLine:
     before: str  # text on the cursor's line before the cursor
     after: str  # text on the cursor's line after the cursor
     next_line: str  # the first non-blank line below the cursor's line ("" if none)
+    previous_line: str = ""  # the first non-blank line above the cursor's line
 
     @classmethod
     def from_text(cls, text: str, offset: int) -> CursorLine:
         line_start = text.rfind("\n", 0, offset) + 1
+        previous_line = ""
+        for line in reversed(text[max(0, line_start - 4000) : max(0, line_start - 1)].split("\n")[-50:]):
+            if line.strip():
+                previous_line = line.rstrip("\r")
+                break
         line_end = text.find("\n", offset)
         line_end = len(text) if line_end == -1 else line_end
         next_line = ""
@@ -29,7 +39,7 @@ class CursorLine:
             if line.strip():
                 next_line = line.rstrip("\r")
                 break
-        return cls(text[line_start:offset], text[offset:line_end].rstrip("\r"), next_line)
+        return cls(text[line_start:offset], text[offset:line_end].rstrip("\r"), next_line, previous_line)
 
     @property
     def indent(self) -> str:
@@ -126,4 +136,8 @@ def finalize(generated: str, cursor: CursorLine, multiline: bool) -> str:
         text = "\n".join(line.rstrip() for line in text.split("\n")).rstrip("\n")
         if cursor.after.strip() and "\n" in text:
             text = _trim_line_overlap(text.split("\n", 1)[0], cursor.after)
-    return text if text.strip() else ""
+    if not text.strip() or _RUNAWAY.search(text):
+        return ""
+    if cursor.previous_line and (cursor.before + text.split("\n", 1)[0]).strip() == cursor.previous_line.strip():
+        return ""  # the model is repeating the line above
+    return text

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from fireside.completion.cache import CompletionCache
 from fireside.completion.engine import Engine, ModelLoadError
 from fireside.completion.pipeline import complete
 from fireside.completion.types import Completion, CompletionRequest
@@ -44,6 +45,7 @@ class CompletionService:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fireside-model")
         self._engine: Engine | None = None
         self._latest: dict[str, threading.Event] = {}
+        self._cache = CompletionCache()
         self._loaded_with: tuple[object, ...] | None = None
         self.status = ModelStatus(ModelState.LOADING, "", "loading the model")
 
@@ -63,6 +65,7 @@ class CompletionService:
 
     def _load(self, config: FiresideConfig) -> ModelStatus:
         self._engine = None
+        self._cache = CompletionCache()  # completions of another model are no answer for this one
         self._loaded_with = self._model_key(config)
         try:
             engine = self._engine_factory(config)
@@ -84,6 +87,12 @@ class CompletionService:
         """The completion at the cursor, or None when there is no model or the request was superseded."""
         if self._engine is None:
             return None
+        hit = self._cache.lookup(request)
+        if hit is not None:
+            # Answered on the event loop, without waiting for the model thread.
+            self.supersede(request.uri)
+            text, kind = hit
+            return Completion(text, "\n" in text, 0, 0, 0, kind, 0.0)
         cancel = threading.Event()
         previous = self._latest.get(request.uri)
         if previous is not None:
@@ -118,6 +127,8 @@ class CompletionService:
         )
         if completion.stopped_by == "cancelled":
             logger.info("generation cancelled after %d tokens (%.0f ms)", completion.generated_tokens, completion.model_ms)
+        else:
+            self._cache.store(request, completion.text)
         return completion
 
     def run_on_worker(self, function: Callable[[Engine], object]) -> asyncio.Future[object]:

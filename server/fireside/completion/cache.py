@@ -1,0 +1,65 @@
+"""Answers without the model: the same request again, or the user typing what is on screen.
+
+Decoding is greedy, so the same context always gives the same completion: an exact hit is as good
+as a fresh run. "Typing through" covers the commonest keystroke: the user types the first
+characters of the suggestion being shown, and the rest of it is still the answer.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from fireside.completion.types import CompletionRequest
+
+# Enough text on each side to stand for the prompt (the window is ~1k tokens ≈ 4k characters).
+PREFIX_KEY_CHARS = 6000
+SUFFIX_KEY_CHARS = 1500
+
+
+@dataclass(frozen=True)
+class _Shown:
+    prefix: str
+    suffix: str
+    text: str
+
+
+def _key(request: CompletionRequest) -> tuple[str, str, int]:
+    return (request.prefix[-PREFIX_KEY_CHARS:], request.suffix[:SUFFIX_KEY_CHARS], request.max_tokens)
+
+
+class CompletionCache:
+    def __init__(self, capacity: int = 512) -> None:
+        self._capacity = capacity
+        self._exact: OrderedDict[tuple[str, str, int], str] = OrderedDict()
+        self._shown: dict[str, _Shown] = {}  # the last suggestion per document
+
+    def lookup(self, request: CompletionRequest) -> tuple[str, str] | None:
+        """(completion, "exact" | "typing-through"), or None."""
+        key = _key(request)
+        if key in self._exact:
+            self._exact.move_to_end(key)
+            return self._exact[key], "exact"
+        shown = self._shown.get(request.uri)
+        if shown is None or not shown.text:
+            return None
+        prefix = request.prefix
+        if len(prefix) <= len(shown.prefix) or not prefix.startswith(shown.prefix):
+            return None
+        typed = prefix[len(shown.prefix) :]
+        if request.suffix[:SUFFIX_KEY_CHARS] != shown.suffix[:SUFFIX_KEY_CHARS]:
+            return None
+        if shown.text.startswith(typed) and len(typed) < len(shown.text):
+            return shown.text[len(typed) :], "typing-through"
+        return None
+
+    def store(self, request: CompletionRequest, text: str) -> None:
+        key = _key(request)
+        self._exact[key] = text
+        self._exact.move_to_end(key)
+        while len(self._exact) > self._capacity:
+            self._exact.popitem(last=False)
+        self._shown[request.uri] = _Shown(request.prefix, request.suffix, text)
+
+    def forget(self, uri: str) -> None:
+        self._shown.pop(uri, None)
