@@ -18,6 +18,7 @@ from typing import Any
 import cattrs
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
+CONTEXT_FEATURES = ("definitions", "imports", "scopes")
 
 
 def _positive(limit: int) -> Callable[[Any], str | None]:
@@ -41,6 +42,14 @@ def _non_negative(limit: int) -> Callable[[Any], str | None]:
 def _one_of(choices: tuple[str, ...]) -> Callable[[Any], str | None]:
     def check(value: Any) -> str | None:
         return None if value in choices else f"must be one of {', '.join(choices)}"
+
+    return check
+
+
+def _subset_of(choices: tuple[str, ...]) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        unknown = [item for item in value if item not in choices]
+        return f"has unknown entries {unknown}; known: {', '.join(choices)}" if unknown else None
 
     return check
 
@@ -84,6 +93,12 @@ class FiresideConfig:
     )
     enabled_languages: tuple[str, ...] = _setting(
         lambda: ("python",), "Language ids Fireside completes in.", _languages
+    )
+    context_features: tuple[str, ...] = _setting(
+        lambda: CONTEXT_FEATURES,
+        "What the prompt may use besides the text around the cursor: `definitions` (from other workspace files), "
+        "`imports`, `scopes` (enclosing signatures). Remove one to switch it off.",
+        _subset_of(CONTEXT_FEATURES),
     )
     log_level: str = _setting("info", "Server log level.", _one_of(LOG_LEVELS))
     max_file_size: int = _setting(

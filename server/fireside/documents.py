@@ -10,10 +10,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
+from urllib.parse import unquote, urlparse
 
 Encoding = Literal["utf-8", "utf-16", "utf-32"]
 _LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def uri_to_path(uri: str) -> Path | None:
+    """The file system path of a file:// URI (None for other schemes, e.g. unsaved buffers)."""
+    parsed = urlparse(uri)
+    if parsed.scheme != "file":
+        return None
+    return Path(unquote(parsed.path))
 
 
 def _units(char: str, encoding: Encoding) -> int:

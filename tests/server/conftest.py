@@ -71,3 +71,7 @@ def completion_params(uri: str, line: int, character: int) -> types.CompletionPa
     return types.CompletionParams(
         text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line=line, character=character)
     )
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true", help="rewrite the golden prompt files")

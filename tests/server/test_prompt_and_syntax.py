@@ -68,3 +68,52 @@ def test_language_lookup_by_id_or_suffix():
     assert language_for("python").language_id == "python"
     assert language_for(None, "file:///a/b.pyi").language_id == "python"
     assert language_for("cobol", "file:///a.cbl") is None
+
+
+def test_dense_text_moves_the_window_in_anchored_steps():
+    class DenseTokenizer(CharTokenizer):
+        def tokenize(self, text: str) -> list[int]:
+            return [ord(c) for c in text] * 3  # three tokens per character: denser than assumed
+
+    lines = [f"v{i} = {i}\n" for i in range(600)]
+    text = "".join(lines)
+    first = build_prompt(request(text + "a", len(text) + 1), DenseTokenizer(), budget_tokens=3000, fim=None)
+    second = build_prompt(request(text + "ab", len(text) + 2), DenseTokenizer(), budget_tokens=3000, fim=None)
+    assert len(first.tokens) <= 3001
+    window_line = first.prefix_text.split("\n")[1]
+    assert window_line.startswith("v") and int(window_line[1:].split(" ")[0]) % 32 == 0
+    assert first.prefix_text.split("\n")[:3] == second.prefix_text.split("\n")[:3]
+
+
+def test_definitions_from_other_files_come_first_and_stay_put_while_typing():
+    from fireside.completion.prompt import PromptContext
+    from fireside.context.definitions import Definition
+
+    calls = []
+
+    def definitions_for(names):
+        calls.append(names)
+        return [Definition("Catalog", "class", "class Catalog:\n    def get(self, sku): ...", "/w/shop/catalog.py", 3)] if "Catalog" in names else []
+
+    context = PromptContext(definitions_for=definitions_for, workspace_root="/w")
+    text = "from shop.catalog import Catalog\n\ncatalog = Catalog()\nitem = catalog.g"
+    first = build_prompt(request(text, len(text)), CharTokenizer(), budget_tokens=800, fim=None, context=context)
+    assert first.prefix_text.startswith("# Path: shop/catalog.py\nclass Catalog:")
+    assert "# Path: m.py\n" in first.prefix_text
+    assert "Catalog" in calls[0] and "g" not in calls[0]  # the cursor's own line is not used
+    second = build_prompt(request(text + "e", len(text) + 1), CharTokenizer(), budget_tokens=800, fim=None, context=context)
+    assert second.tokens[: len(first.tokens)] == first.tokens
+    without = build_prompt(request(text, len(text)), CharTokenizer(), budget_tokens=800, fim=None,
+                           context=PromptContext(features=frozenset({"imports", "scopes"}), definitions_for=definitions_for))
+    assert "class Catalog" not in without.prefix_text
+
+
+def test_imports_outside_the_window_are_kept():
+    from fireside.completion.prompt import PromptContext
+
+    body = "".join(f"x{i} = {i}\n" for i in range(400))
+    text = "import numpy as np\n" + body + "y = np."
+    context = PromptContext(features=frozenset({"imports"}), imports=[(0, "import numpy as np")])
+    prompt = build_prompt(request(text, len(text)), CharTokenizer(), budget_tokens=300, fim=None, context=context)
+    assert prompt.prefix_text.startswith("# Path: m.py\nimport numpy as np\n")
+    assert not prompt.prefix_text.split("\n", 2)[2].startswith("import numpy")

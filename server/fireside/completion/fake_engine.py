@@ -21,6 +21,7 @@ class FakeEngine:
         self._token_delay_s = token_delay_s
         self._text = text
         self._last_prompt: list[int] = []
+        self.last_prompt_text = ""  # tokens are characters, so tests can read the exact prompt
 
     @property
     def start_tokens(self) -> list[int]:
@@ -44,6 +45,7 @@ class FakeEngine:
                 break
             reused += 1
         self._last_prompt = list(prompt_tokens)
+        self.last_prompt_text = "".join(chr(token) for token in prompt_tokens[len(self.start_tokens) :])
         text = ""
         stopped_by = "eos"
         count = 0

@@ -6,10 +6,12 @@ from collections.abc import Callable
 
 from fireside.completion.engine import Engine
 from fireside.completion.postprocess import CursorLine, finalize, stop_index
-from fireside.completion.prompt import build_prompt
+from fireside.completion.prompt import PromptContext, build_prompt
 from fireside.completion.types import Completion, CompletionRequest
+from fireside.context.index import WorkspaceIndex
 from fireside.context.languages import language_for
 from fireside.context.syntax import analyse_cursor
+from fireside.documents import uri_to_path
 
 SINGLE_LINE_MAX_TOKENS = 48  # a one-line completion never needs more; stops a runaway line early
 GENERATION_RESERVE = 8
@@ -22,6 +24,9 @@ def complete(
     max_prompt_tokens: int,
     context_size: int,
     cancelled: Callable[[], bool],
+    features: frozenset[str] = frozenset({"imports", "scopes"}),
+    index: WorkspaceIndex | None = None,
+    workspace_root: str = "",
 ) -> Completion:
     spec = language_for(request.language_id, request.uri)
     syntax = analyse_cursor(spec, request.text, request.offset) if spec else None
@@ -32,6 +37,13 @@ def complete(
         multiline = not cursor.after.strip() and not cursor.before.strip()
     max_tokens = request.max_tokens if multiline else min(request.max_tokens, SINGLE_LINE_MAX_TOKENS)
     budget = max(16, min(max_prompt_tokens, context_size - max_tokens - GENERATION_RESERVE))
+    path = uri_to_path(request.uri)
+    context = PromptContext(
+        features=features if index is not None else features - {"definitions"},
+        imports=syntax.imports if syntax else (),
+        definitions_for=(lambda names: index.lookup(names, exclude_path=str(path) if path else None)) if index else (lambda names: []),
+        workspace_root=workspace_root,
+    )
     prompt = build_prompt(
         request,
         engine,
@@ -39,6 +51,7 @@ def complete(
         fim=engine.info.fim,
         syntax=syntax,
         comment=spec.line_comment if spec else "#",
+        context=context,
     )
     generation = engine.run(
         prompt.tokens,

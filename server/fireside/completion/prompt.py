@@ -6,16 +6,33 @@ share the longest possible token prefix and the model re-evaluates only what was
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Protocol
 
 from fireside.completion.types import CompletionRequest
+from fireside.context.definitions import Definition
 from fireside.context.syntax import CursorSyntax
 
 # A conservative bound on characters per token for code; used to cut by characters before
 # tokenising, so a huge file never reaches the tokenizer whole.
 CHARS_PER_TOKEN_BOUND = 6
 WINDOW_STEP_LINES = 32
+DEFINITIONS_SHARE = 4  # at most 1/4 of the prompt budget goes to other files' definitions
+ALL_FEATURES = frozenset({"definitions", "imports", "scopes"})
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class PromptContext:
+    """What the prompt may draw on beyond the text around the cursor."""
+
+    features: frozenset[str] = ALL_FEATURES
+    imports: Sequence[tuple[int, str]] = ()  # (code-point offset, text) of the file's imports
+    definitions_for: Callable[[list[str]], list[Definition]] = field(default=lambda names: [])
+    workspace_root: str = ""
 
 
 class Tokenizer(Protocol):
@@ -43,33 +60,95 @@ class Prompt:
     suffix_text: str  # the text after the cursor given to a FIM model ("" otherwise)
 
 
+def _line_starts(text: str) -> list[int]:
+    starts = [0]
+    position = text.find("\n")
+    while position != -1:
+        starts.append(position + 1)
+        position = text.find("\n", position + 1)
+    return starts
+
+
 def _window_start(prefix: str, char_budget: int) -> int:
-    """Start offset of the prefix window: a line start, moved in steps of WINDOW_STEP_LINES lines."""
+    """Start offset of the prefix window: a line start whose index is a multiple of
+    WINDOW_STEP_LINES, so it stays put while the cursor moves within a block of lines."""
     if len(prefix) <= char_budget:
         return 0
-    line_starts = [0]
-    position = prefix.find("\n")
-    while position != -1:
-        line_starts.append(position + 1)
-        position = prefix.find("\n", position + 1)
-    earliest = len(prefix) - char_budget
-    # The first line start at or after `earliest`, rounded up to the next step so the anchor is
-    # stable while the cursor moves within a block of lines.
+    return _anchor_at_or_after(prefix, len(prefix) - char_budget)
+
+
+def _anchor_at_or_after(prefix: str, earliest: int) -> int:
+    line_starts = _line_starts(prefix)
     for index, start in enumerate(line_starts):
         if start >= earliest:
             anchored = -(-index // WINDOW_STEP_LINES) * WINDOW_STEP_LINES
-            return line_starts[min(anchored, len(line_starts) - 1)]
+            if anchored >= len(line_starts):
+                return line_starts[-1]  # the cursor's own line
+            return line_starts[anchored]
     return line_starts[-1]
 
 
-def _header(request: CompletionRequest, syntax: CursorSyntax | None, window_start: int, comment: str) -> str:
+def names_near_cursor(text: str, window_start: int, offset: int) -> list[str]:
+    """Identifiers in the window above the cursor's line, nearest first.
+
+    The cursor's own line is left out on purpose: it changes with every keystroke, and the
+    definitions chosen from these names sit early in the prompt, where a change costs a re-evaluation.
+    """
+    line_start = text.rfind("\n", window_start, offset) + 1 if offset > window_start else window_start
+    names = _IDENTIFIER.findall(text, window_start, max(window_start, line_start))
+    seen: dict[str, None] = {}
+    for name in reversed(names):
+        seen.setdefault(name, None)
+    return list(seen)
+
+
+def _relative(path: str, root: str) -> str:
+    if root and path.startswith(root.rstrip("/") + "/"):
+        return path[len(root.rstrip("/")) + 1 :]
+    return PurePosixPath(path).name
+
+
+def _definitions_block(
+    definitions: list[Definition], tokenizer: Tokenizer, budget: int, comment: str, root: str
+) -> str:
+    chosen: list[Definition] = []
+    used = 0
+    for definition in definitions:
+        cost = len(tokenizer.tokenize(definition.stub)) + 2
+        if used + cost > budget:
+            continue
+        chosen.append(definition)
+        used += cost
+    # A stable order (by file, then position) so the same set always reads the same.
+    chosen.sort(key=lambda d: (d.path, d.line))
+    parts: list[str] = []
+    current = None
+    for definition in chosen:
+        if definition.path != current:
+            current = definition.path
+            parts.append(f"{comment} Path: {_relative(definition.path, root)}\n")
+        parts.append(definition.stub + "\n\n")
+    return "".join(parts)
+
+
+def _header(
+    request: CompletionRequest,
+    syntax: CursorSyntax | None,
+    window_start: int,
+    comment: str,
+    context: PromptContext,
+    definitions_block: str,
+) -> str:
     lines = []
     if request.path_hint:
         lines.append(f"{comment} Path: {request.path_hint}")
-    if syntax is not None:
+    if "imports" in context.features:
+        # The file's imports, when the window no longer shows them: they say what names mean.
+        lines.extend(text for start, text in context.imports if start < window_start)
+    if syntax is not None and "scopes" in context.features:
         # Enclosing scopes that start above the window: their signatures say where the cursor is.
         lines.extend(scope.header for scope in syntax.scopes if scope.start_offset < window_start)
-    return "".join(line + "\n" for line in lines)
+    return definitions_block + "".join(line + "\n" for line in lines)
 
 
 def build_prompt(
@@ -80,22 +159,33 @@ def build_prompt(
     fim: FimTokens | None,
     syntax: CursorSyntax | None = None,
     comment: str = "#",
+    context: PromptContext | None = None,
 ) -> Prompt:
+    context = context or PromptContext(features=frozenset({"imports", "scopes"}))
     suffix_budget = budget_tokens // 4 if fim else 0
     prefix_budget = budget_tokens - suffix_budget
     prefix = request.prefix
-    start = _window_start(prefix, prefix_budget * CHARS_PER_TOKEN_BOUND // 2)
-    prefix_text = _header(request, syntax, start, comment) + prefix[start:]
+    definitions_budget = prefix_budget // DEFINITIONS_SHARE if "definitions" in context.features else 0
+    start = _window_start(prefix, (prefix_budget - definitions_budget) * CHARS_PER_TOKEN_BOUND // 2)
+    definitions_block = ""
+    if "definitions" in context.features:
+        definitions = context.definitions_for(names_near_cursor(request.text, start, request.offset))
+        if definitions:
+            definitions_block = _definitions_block(
+                definitions, tokenizer, definitions_budget, comment, context.workspace_root
+            )
+    prefix_text = _header(request, syntax, start, comment, context, definitions_block) + prefix[start:]
     prefix_tokens = tokenizer.tokenize(prefix_text)
-    if len(prefix_tokens) > prefix_budget:
-        # Rare (dense text): cut whole lines from the front until it fits.
-        cut = start
-        while len(prefix_tokens) > prefix_budget and cut < len(prefix):
-            next_line = prefix.find("\n", cut + 1)
-            cut = len(prefix) if next_line == -1 else next_line + 1
-            prefix_text = _header(request, syntax, cut, comment) + prefix[cut:]
-            prefix_tokens = tokenizer.tokenize(prefix_text)
-        prefix_tokens = prefix_tokens[-prefix_budget:]
+    while len(prefix_tokens) > prefix_budget and start < len(prefix):
+        # Denser text than expected: move the window down by whole anchored steps (never one line
+        # at a time, which would shift the prompt, and re-evaluate it, at every keystroke).
+        moved = _anchor_at_or_after(prefix, start + 1)
+        if moved <= start:
+            break
+        start = moved
+        prefix_text = _header(request, syntax, start, comment, context, definitions_block) + prefix[start:]
+        prefix_tokens = tokenizer.tokenize(prefix_text)
+    prefix_tokens = prefix_tokens[-prefix_budget:]
     start_tokens = list(tokenizer.start_tokens)
     if fim is None:
         return Prompt(start_tokens + prefix_tokens, prefix_text, "")

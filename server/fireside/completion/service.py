@@ -20,6 +20,7 @@ from fireside.completion.engine import Engine, ModelLoadError
 from fireside.completion.pipeline import complete
 from fireside.completion.types import Completion, CompletionRequest
 from fireside.config import FiresideConfig
+from fireside.context.index import WorkspaceIndex
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +41,10 @@ class ModelStatus:
 
 
 class CompletionService:
-    def __init__(self, engine_factory: EngineFactory) -> None:
+    def __init__(self, engine_factory: EngineFactory, index: WorkspaceIndex | None = None) -> None:
         self._engine_factory = engine_factory
+        self.index = index
+        self.workspace_root = ""
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fireside-model")
         self._engine: Engine | None = None
         self._latest: dict[str, threading.Event] = {}
@@ -124,6 +127,9 @@ class CompletionService:
             max_prompt_tokens=config.max_prompt_tokens,
             context_size=config.context_size,
             cancelled=cancel.is_set,
+            features=frozenset(config.context_features),
+            index=self.index,
+            workspace_root=self.workspace_root,
         )
         if completion.stopped_by == "cancelled":
             logger.info("generation cancelled after %d tokens (%.0f ms)", completion.generated_tokens, completion.model_ms)

@@ -21,6 +21,13 @@ class LanguageSpec:
     string_types: frozenset[str]
     comment_types: frozenset[str]
     block_opener_suffix: str  # a line ending with this opens a block (an empty body wants several lines)
+    function_types: frozenset[str]
+    class_types: frozenset[str]
+    decorated_wrapper: str  # a node that wraps a definition with its decorators ("" if none)
+    import_types: frozenset[str]
+    statement_wrapper: str  # the node around an expression used as a statement (docstrings, assignments)
+    assignment_types: frozenset[str]
+    stub_body: str  # what stands for an elided body in a definition stub
 
 
 LANGUAGES: dict[str, LanguageSpec] = {
@@ -34,6 +41,13 @@ LANGUAGES: dict[str, LanguageSpec] = {
         string_types=frozenset({"string", "string_content"}),
         comment_types=frozenset({"comment"}),
         block_opener_suffix=":",
+        function_types=frozenset({"function_definition"}),
+        class_types=frozenset({"class_definition"}),
+        decorated_wrapper="decorated_definition",
+        import_types=frozenset({"import_statement", "import_from_statement", "future_import_statement"}),
+        statement_wrapper="expression_statement",
+        assignment_types=frozenset({"assignment"}),
+        stub_body="...",
     ),
 }
 

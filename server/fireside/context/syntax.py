@@ -24,6 +24,7 @@ class CursorSyntax:
     in_string: bool
     wants_multiline: bool
     tree_had_errors: bool
+    imports: tuple[tuple[int, str], ...] = ()  # (code-point offset, text) of top-level imports
 
 
 def parse(spec: LanguageSpec, source: bytes, old_tree: Tree | None = None) -> Tree:
@@ -94,4 +95,9 @@ def analyse_cursor(spec: LanguageSpec, text: str, offset: int, tree: Tree | None
         and not in_string
         and not in_comment
     ) or (not after_on_line.strip() and previous_line.rstrip().endswith(spec.block_opener_suffix) and not before_on_line.strip())
-    return CursorSyntax(tuple(scopes), in_comment, in_string, wants_multiline, tree.root_node.has_error)
+    imports = tuple(
+        (len(source[: child.start_byte].decode("utf-8", "replace")), _text(source, child.start_byte, child.end_byte))
+        for child in tree.root_node.named_children
+        if child.type in spec.import_types
+    )
+    return CursorSyntax(tuple(scopes), in_comment, in_string, wants_multiline, tree.root_node.has_error, imports)

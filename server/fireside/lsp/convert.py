@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
 
 from fireside.completion.types import Completion, CompletionRequest
 from fireside.config import FiresideConfig
-from fireside.documents import Document, Encoding, Position
+from fireside.documents import Document, Encoding, Position, uri_to_path
 
 _WORD_BEFORE = re.compile(r"[A-Za-z_0-9]*$")
 
@@ -22,13 +21,6 @@ def encoding_of(kind: types.PositionEncodingKind | str | None) -> Encoding:
 
 def to_position(position: types.Position) -> Position:
     return Position(position.line, position.character)
-
-
-def uri_to_path(uri: str) -> Path | None:
-    parsed = urlparse(uri)
-    if parsed.scheme != "file":
-        return None
-    return Path(unquote(parsed.path))
 
 
 def path_hint(uri: str, root: Path | None) -> str:

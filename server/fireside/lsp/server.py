@@ -20,7 +20,9 @@ from fireside import __version__, protocol
 from fireside.completion.service import CompletionService, EngineFactory, ModelState, ModelStatus
 from fireside.completion.types import Completion
 from fireside.config import FiresideConfig, merge_config
-from fireside.documents import Document, DocumentStore
+from fireside.context.index import WorkspaceIndex
+from fireside.context.workspace import WorkspaceWatcher
+from fireside.documents import Document, DocumentStore, uri_to_path
 from fireside.logs import set_level
 from fireside.lsp import convert
 from fireside.lsp.jsonrpc import FiresideProtocol
@@ -46,7 +48,9 @@ class FiresideServer(LanguageServer):
         self.config, problems = merge_config(FiresideConfig(), self.cli_settings)
         self._startup_problems = problems
         self.documents = DocumentStore()
-        self.completions = CompletionService(engine_factory)
+        self.index = WorkspaceIndex()
+        self.completions = CompletionService(engine_factory, self.index)
+        self.watcher: WorkspaceWatcher | None = None
         self.root: Path | None = None
         self._told: set[str] = set()
         self._loading: asyncio.Task[ModelStatus] | None = None
@@ -228,6 +232,10 @@ def create_server(engine_factory: EngineFactory, cli_settings: Mapping[str, Any]
 
     @server.feature(types.INITIALIZED)
     async def on_initialized(ls: FiresideServer, params: types.InitializedParams) -> None:
+        if ls.root is not None and ls.root.is_dir():
+            ls.completions.workspace_root = str(ls.root)
+            ls.watcher = WorkspaceWatcher(ls.root, ls.index)
+            ls.watcher.start()  # its own thread: indexing never delays a completion
         await ls.start_loading(pull_configuration=True)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
@@ -246,6 +254,9 @@ def create_server(engine_factory: EngineFactory, cli_settings: Mapping[str, Any]
     def on_open(ls: FiresideServer, params: types.DidOpenTextDocumentParams) -> None:
         item = params.text_document
         ls.documents.open(item.uri, item.language_id, item.version, item.text)
+        if (path := uri_to_path(item.uri)) is not None:
+            ls.index.set_open(str(path), True)
+            ls.index.update_text(str(path), item.text)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def on_change(ls: FiresideServer, params: types.DidChangeTextDocumentParams) -> None:
@@ -269,11 +280,16 @@ def create_server(engine_factory: EngineFactory, cli_settings: Mapping[str, Any]
                 document.replace_all(change.text)
         document.version = params.text_document.version
         ls.completions.supersede(document.uri)
+        if (path := uri_to_path(document.uri)) is not None:
+            ls.index.update_text(str(path), document.text)  # parsed lazily, when another file needs it
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def on_close(ls: FiresideServer, params: types.DidCloseTextDocumentParams) -> None:
         ls.completions.supersede(params.text_document.uri)
         ls.documents.close(params.text_document.uri)
+        if (path := uri_to_path(params.text_document.uri)) is not None:
+            ls.index.set_open(str(path), False)
+            ls.index.update_from_disk(path)  # the disk is the truth again (unsaved edits are gone)
 
     @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
     async def inline_completion(ls: FiresideServer, params: types.InlineCompletionParams) -> types.InlineCompletionList:
@@ -314,6 +330,8 @@ def create_server(engine_factory: EngineFactory, cli_settings: Mapping[str, Any]
     @server.feature(types.SHUTDOWN)
     def on_shutdown(ls: FiresideServer, params: Any) -> None:
         ls.completions.shutdown()
+        if ls.watcher is not None:
+            ls.watcher.stop()
 
     return server
 

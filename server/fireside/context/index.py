@@ -1,0 +1,114 @@
+"""The workspace index: every definition in the workspace's files, by name.
+
+Thread-safe: the scanner, the file watcher and the editor's edits update it; the model thread reads
+it. Edited documents are re-indexed lazily (at the next lookup), so typing costs nothing here.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+from fireside.context.definitions import Definition, extract_definitions
+from fireside.context.languages import language_for
+
+logger = logging.getLogger(__name__)
+
+MAX_INDEXED_FILE_BYTES = 1_000_000
+
+
+class WorkspaceIndex:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_path: dict[str, list[Definition]] = {}
+        self._by_name: dict[str, list[Definition]] = {}
+        self._pending: dict[str, str] = {}  # path → newest text, not yet parsed
+        self._open: set[str] = set()  # paths whose truth is the editor's buffer, not the disk
+
+    # ----- updates --------------------------------------------------------------------------
+    def update_text(self, path: str, text: str) -> None:
+        """Queue ``text`` as the content of ``path`` (parsed at the next lookup)."""
+        with self._lock:
+            self._pending[path] = text
+
+    def set_open(self, path: str, is_open: bool) -> None:
+        with self._lock:
+            (self._open.add if is_open else self._open.discard)(path)
+
+    def is_open(self, path: str) -> bool:
+        with self._lock:
+            return path in self._open
+
+    def update_from_disk(self, path: Path) -> None:
+        """Re-read a file changed outside the editor (ignored while the editor has it open)."""
+        key = str(path)
+        if self.is_open(key):
+            return
+        try:
+            if path.stat().st_size > MAX_INDEXED_FILE_BYTES:
+                self.remove(key)
+                return
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except (FileNotFoundError, IsADirectoryError, PermissionError):
+            self.remove(key)
+            return
+        self.update_text(key, text)
+
+    def remove(self, path: str) -> None:
+        with self._lock:
+            self._pending.pop(path, None)
+            self._drop(path)
+
+    def _drop(self, path: str) -> None:
+        for definition in self._by_path.pop(path, []):
+            same = self._by_name.get(definition.name, [])
+            remaining = [d for d in same if d.path != path]
+            if remaining:
+                self._by_name[definition.name] = remaining
+            else:
+                self._by_name.pop(definition.name, None)
+
+    def _flush(self) -> None:
+        """Parse queued texts. Called with the lock held."""
+        pending, self._pending = self._pending, {}
+        for path, text in pending.items():
+            spec = language_for(None, path)
+            if spec is None or "\x00" in text or len(text) > MAX_INDEXED_FILE_BYTES:
+                self._drop(path)
+                continue
+            try:
+                definitions = extract_definitions(spec, text.encode("utf-8", "surrogatepass"), path)
+            except Exception:  # a file tree-sitter chokes on must not stop indexing
+                logger.exception("could not index %s", path)
+                continue
+            self._drop(path)
+            self._by_path[path] = definitions
+            for definition in definitions:
+                self._by_name.setdefault(definition.name, []).append(definition)
+
+    # ----- queries --------------------------------------------------------------------------
+    def lookup(self, names: Iterable[str], *, exclude_path: str | None = None) -> list[Definition]:
+        """Definitions of ``names`` from files other than ``exclude_path``, in the order of ``names``."""
+        with self._lock:
+            self._flush()
+            found: list[Definition] = []
+            seen: set[tuple[str, int]] = set()
+            for name in names:
+                for definition in self._by_name.get(name, []):
+                    key = (definition.path, definition.line)
+                    if definition.path != exclude_path and key not in seen:
+                        seen.add(key)
+                        found.append(definition)
+            return found
+
+    def definitions_in(self, path: str) -> list[Definition]:
+        with self._lock:
+            self._flush()
+            return list(self._by_path.get(path, []))
+
+    def paths(self) -> list[str]:
+        with self._lock:
+            self._flush()
+            return sorted(self._by_path)
