@@ -18,7 +18,7 @@ from typing import Any
 import cattrs
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
-CONTEXT_FEATURES = ("definitions", "imports", "scopes")
+CONTEXT_FEATURES = ("definitions", "imports", "scopes", "syntax-check")
 
 
 def _positive(limit: int) -> Callable[[Any], str | None]:
@@ -97,7 +97,8 @@ class FiresideConfig:
     context_features: tuple[str, ...] = _setting(
         lambda: CONTEXT_FEATURES,
         "What the prompt may use besides the text around the cursor: `definitions` (from other workspace files), "
-        "`imports`, `scopes` (enclosing signatures). Remove one to switch it off.",
+        "`imports`, `scopes` (enclosing signatures), and `syntax-check` (drop completions that break a file "
+        "that parsed). Remove one to switch it off.",
         _subset_of(CONTEXT_FEATURES),
     )
     log_level: str = _setting("info", "Server log level.", _one_of(LOG_LEVELS))

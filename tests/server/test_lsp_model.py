@@ -157,3 +157,43 @@ def test_completions_work_with_no_network_at_all():
     finally:
         server.close()
     assert server.garbage == []
+
+
+async def test_typing_session_reuses_the_model_and_types_through_suggestions(model_client: LanguageClient):
+    """Type a line keystroke by keystroke, asking after each one as an editor does."""
+    text, line, _, _ = hole(REAL_SOURCE, "        chunks.reverse()", 8, keep_rest=False)
+    open_document(model_client, URI, text)
+    suggestion = await model_client.text_document_inline_completion_async(inline_params(URI, line, 8))
+    assert suggestion.items, "a suggestion for the empty line"
+    shown = suggestion.items[0].insert_text
+    # Type the first characters of the suggestion itself: each answer must come from the cache.
+    version = 1
+    column = 8
+    for char in shown.split("\n")[0][:4]:
+        version += 1
+        model_client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=URI, version=version),
+                content_changes=[types.TextDocumentContentChangePartial(
+                    range=types.Range(types.Position(line, column), types.Position(line, column)), text=char)],
+            )
+        )
+        column += 1
+        started = time.perf_counter()
+        result = await model_client.text_document_inline_completion_async(inline_params(URI, line, column))
+        elapsed = time.perf_counter() - started
+        remaining = shown[column - 8 :]
+        if remaining.strip():
+            assert result.items and result.items[0].insert_text == remaining
+            assert elapsed < 0.5, f"typing-through took {elapsed:.3f}s"
+    # A character that departs from the suggestion asks the model again, with the prompt's prefix reused.
+    version += 1
+    model_client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=URI, version=version),
+            content_changes=[types.TextDocumentContentChangePartial(
+                range=types.Range(types.Position(line, column), types.Position(line, column)), text="\u00a7")],
+        )
+    )
+    result = await model_client.text_document_inline_completion_async(inline_params(URI, line, column + 1))
+    assert isinstance(result, types.InlineCompletionList)

@@ -117,3 +117,16 @@ def test_imports_outside_the_window_are_kept():
     prompt = build_prompt(request(text, len(text)), CharTokenizer(), budget_tokens=300, fim=None, context=context)
     assert prompt.prefix_text.startswith("# Path: m.py\nimport numpy as np\n")
     assert not prompt.prefix_text.split("\n", 2)[2].startswith("import numpy")
+
+
+def test_completions_that_break_a_parsing_file_are_trimmed_or_dropped():
+    from fireside.context.syntax import keep_parseable
+
+    spec = LANGUAGES["python"]
+    text = "def f(x):\n    return \n"
+    offset = text.index("return ") + 7
+    assert keep_parseable(spec, text, offset, "x + 1") == "x + 1"
+    assert keep_parseable(spec, text, offset, "x +") == ""
+    assert keep_parseable(spec, text, offset, "x\n    y = (") == "x"
+    broken = "def f(x):\n    return (\n"  # already broken: nothing to compare, keep it
+    assert keep_parseable(spec, broken, broken.index("(") + 1, "x +") == "x +"

@@ -10,7 +10,7 @@ from fireside.completion.prompt import PromptContext, build_prompt
 from fireside.completion.types import Completion, CompletionRequest
 from fireside.context.index import WorkspaceIndex
 from fireside.context.languages import language_for
-from fireside.context.syntax import analyse_cursor
+from fireside.context.syntax import analyse_cursor, keep_parseable
 from fireside.documents import uri_to_path
 
 SINGLE_LINE_MAX_TOKENS = 48  # a one-line completion never needs more; stops a runaway line early
@@ -24,7 +24,7 @@ def complete(
     max_prompt_tokens: int,
     context_size: int,
     cancelled: Callable[[], bool],
-    features: frozenset[str] = frozenset({"imports", "scopes"}),
+    features: frozenset[str] = frozenset({"imports", "scopes", "syntax-check"}),
     index: WorkspaceIndex | None = None,
     workspace_root: str = "",
 ) -> Completion:
@@ -60,6 +60,8 @@ def complete(
         cancelled=cancelled,
     )
     text = "" if generation.stopped_by == "cancelled" else finalize(generation.text, cursor, multiline)
+    if text and spec is not None and "syntax-check" in features:
+        text = keep_parseable(spec, request.text, request.offset, text)
     return Completion(
         text=text,
         multiline=multiline,

@@ -48,6 +48,7 @@ class CompletionService:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fireside-model")
         self._engine: Engine | None = None
         self._latest: dict[str, threading.Event] = {}
+        self._prefetches: set[threading.Event] = set()
         self._cache = CompletionCache()
         self._loaded_with: tuple[object, ...] | None = None
         self.status = ModelStatus(ModelState.LOADING, "", "loading the model")
@@ -90,12 +91,11 @@ class CompletionService:
         """The completion at the cursor, or None when there is no model or the request was superseded."""
         if self._engine is None:
             return None
-        hit = self._cache.lookup(request)
+        hit = self.peek(request)
         if hit is not None:
-            # Answered on the event loop, without waiting for the model thread.
-            self.supersede(request.uri)
-            text, kind = hit
-            return Completion(text, "\n" in text, 0, 0, 0, kind, 0.0)
+            return hit
+        for prefetch in list(self._prefetches):
+            prefetch.set()  # background guesses give way to what the user asked for
         cancel = threading.Event()
         previous = self._latest.get(request.uri)
         if previous is not None:
@@ -110,6 +110,35 @@ class CompletionService:
         finally:
             if self._latest.get(request.uri) is cancel:
                 del self._latest[request.uri]
+
+    def peek(self, request: CompletionRequest) -> Completion | None:
+        """A cached answer (exact repeat or typing-through), found on the event loop at once."""
+        if self._engine is None:
+            return None
+        hit = self._cache.lookup(request)
+        if hit is None:
+            return None
+        self.supersede(request.uri)
+        text, kind = hit
+        return Completion(text, "\n" in text, 0, 0, 0, kind, 0.0)
+
+    def prefetch(self, request: CompletionRequest, config: FiresideConfig) -> None:
+        """Compute a completion nobody asked for yet (the user paused, a file opened) so that the
+        request that follows is a cache hit. Any real request cancels it."""
+        if self._engine is None or self._cache.lookup(request) is not None:
+            return
+        cancel = threading.Event()
+        self._prefetches.add(cancel)
+
+        def run() -> None:
+            try:
+                self._run(request, config, cancel)
+            except Exception:
+                logger.debug("prefetch failed", exc_info=True)
+            finally:
+                self._prefetches.discard(cancel)
+
+        self._executor.submit(run)
 
     def supersede(self, uri: str) -> None:
         """Stop work for ``uri`` (the document changed or closed)."""
@@ -145,7 +174,7 @@ class CompletionService:
         return asyncio.wrap_future(self._executor.submit(function, engine))
 
     def shutdown(self) -> None:
-        for event in self._latest.values():
+        for event in [*self._latest.values(), *self._prefetches]:
             event.set()
         self._executor.shutdown(wait=False, cancel_futures=True)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,6 +18,7 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from fireside import __version__, protocol
+from fireside.completion.scheduling import PAUSE_MS, TypingTracker
 from fireside.completion.service import CompletionService, EngineFactory, ModelState, ModelStatus
 from fireside.completion.types import Completion
 from fireside.config import FiresideConfig, merge_config
@@ -55,6 +57,8 @@ class FiresideServer(LanguageServer):
         self._told: set[str] = set()
         self._loading: asyncio.Task[ModelStatus] | None = None
         self._request_generation: dict[str, int] = {}
+        self.typing = TypingTracker()
+        self._pause_tasks: dict[str, asyncio.Task[None]] = {}
 
     # ----- telling the user, once -------------------------------------------------------------
     def tell_once(self, key: str, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
@@ -180,12 +184,16 @@ class FiresideServer(LanguageServer):
         target = self.completable(uri, position)
         if target is None:
             return None
-        document, _ = target
+        document, offset = target
         generation = self._request_generation.get(uri, 0) + 1
         self._request_generation[uri] = generation
         version = document.version
-        if self.config.debounce_ms:
-            await asyncio.sleep(self.config.debounce_ms / 1000)
+        cached = self.completions.peek(convert.completion_request(document, offset, self.config, self.root))
+        if cached is not None:
+            return document, offset, cached  # typing through the suggestion: no debounce, no model
+        debounce = self.typing.debounce_ms(self.config.debounce_ms)
+        if debounce:
+            await asyncio.sleep(debounce / 1000)
         if self._request_generation.get(uri) != generation or document.version != version:
             return None  # superseded while debouncing
         if not await self.model_ready():
@@ -195,7 +203,10 @@ class FiresideServer(LanguageServer):
             return None
         document, offset = target
         request = convert.completion_request(document, offset, self.config, self.root)
+        started = time.perf_counter()
         completion = await self.completions.complete(request, self.config)
+        if completion is not None and completion.stopped_by not in ("cancelled", "exact", "typing-through"):
+            self.typing.completed((time.perf_counter() - started) * 1000)
         if completion is not None:
             logger.info(
                 "completion %s:%s %d chars, prompt %d (reused %d), %d tokens, %.0f ms model, stop: %s",
@@ -203,6 +214,31 @@ class FiresideServer(LanguageServer):
                 completion.reused_tokens, completion.generated_tokens, completion.model_ms, completion.stopped_by,
             )
         return document, offset, completion
+
+
+    # ----- prefetch -----------------------------------------------------------------------------
+    def prefetch_at(self, uri: str, offset: int) -> None:
+        document = self.documents.get(uri)
+        if document is None or self.completions.engine is None:
+            return
+        if document.language_id not in self.config.enabled_languages or len(document.text) > self.config.max_file_size:
+            return
+        if "\x00" in document.text:
+            return
+        self.completions.prefetch(convert.completion_request(document, offset, self.config, self.root), self.config)
+
+    def schedule_pause_prefetch(self, uri: str, offset: int) -> None:
+        """After PAUSE_MS without a keystroke, prefetch where the user stopped typing."""
+        previous = self._pause_tasks.pop(uri, None)
+        if previous is not None:
+            previous.cancel()
+
+        async def wait_for_pause() -> None:
+            await asyncio.sleep(PAUSE_MS / 1000)
+            self._pause_tasks.pop(uri, None)
+            self.prefetch_at(uri, offset)
+
+        self._pause_tasks[uri] = asyncio.ensure_future(wait_for_pause())
 
 
 async def guarded(feature: str, empty: Callable[[], T], work: Awaitable[T]) -> T:
@@ -257,6 +293,8 @@ def create_server(engine_factory: EngineFactory, cli_settings: Mapping[str, Any]
         if (path := uri_to_path(item.uri)) is not None:
             ls.index.set_open(str(path), True)
             ls.index.update_text(str(path), item.text)
+        # Prefetch at the end of the file, where new code is usually written.
+        ls.prefetch_at(item.uri, len(item.text.rstrip()))
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def on_change(ls: FiresideServer, params: types.DidChangeTextDocumentParams) -> None:
@@ -271,13 +309,19 @@ def create_server(engine_factory: EngineFactory, cli_settings: Mapping[str, Any]
             )
             return
         encoding = ls.encoding
+        cursor: int | None = None
         for change in params.content_changes:
             if isinstance(change, types.TextDocumentContentChangePartial):
-                document.apply_change(
-                    convert.to_position(change.range.start), convert.to_position(change.range.end), change.text, encoding
-                )
+                start = convert.to_position(change.range.start)
+                document.apply_change(start, convert.to_position(change.range.end), change.text, encoding)
+                begin = document.offset_at(start, encoding, clamp=True)
+                cursor = None if begin is None else begin + len(change.text)
             else:
                 document.replace_all(change.text)
+                cursor = None
+        ls.typing.keystroke(document.uri, time.monotonic() * 1000)
+        if cursor is not None:
+            ls.schedule_pause_prefetch(document.uri, cursor)
         document.version = params.text_document.version
         ls.completions.supersede(document.uri)
         if (path := uri_to_path(document.uri)) is not None:
@@ -287,6 +331,9 @@ def create_server(engine_factory: EngineFactory, cli_settings: Mapping[str, Any]
     def on_close(ls: FiresideServer, params: types.DidCloseTextDocumentParams) -> None:
         ls.completions.supersede(params.text_document.uri)
         ls.documents.close(params.text_document.uri)
+        ls.typing.forget(params.text_document.uri)
+        if (task := ls._pause_tasks.pop(params.text_document.uri, None)) is not None:
+            task.cancel()
         if (path := uri_to_path(params.text_document.uri)) is not None:
             ls.index.set_open(str(path), False)
             ls.index.update_from_disk(path)  # the disk is the truth again (unsaved edits are gone)
