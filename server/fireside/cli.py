@@ -17,6 +17,8 @@ from fireside import __version__
 # Subcommand modules, in the order `fireside --help` lists them.
 COMMAND_MODULES = (
     "fireside.lsp.cli",
+    "fireside.testgen.cli",
+    "fireside.monitor.cli",
 )
 
 
