@@ -62,9 +62,17 @@ def _model_path(value: Any) -> str | None:
     return None
 
 
-def _languages(value: Any) -> str | None:
+def _url(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+        return "must be an http(s):// URL"
+    return None
+
+
+def _string_list(value: Any) -> str | None:
     if not all(isinstance(item, str) and item for item in value):
-        return "must be a list of language ids"
+        return "must be a list of non-empty strings"
     return None
 
 
@@ -92,7 +100,7 @@ class FiresideConfig:
         50, "Milliseconds to wait after a keystroke before asking the model.", _non_negative(5000)
     )
     enabled_languages: tuple[str, ...] = _setting(
-        lambda: ("python",), "Language ids Fireside completes in.", _languages
+        lambda: ("python",), "Language ids Fireside completes in.", _string_list
     )
     context_features: tuple[str, ...] = _setting(
         lambda: CONTEXT_FEATURES,
@@ -102,6 +110,14 @@ class FiresideConfig:
         _subset_of(CONTEXT_FEATURES),
     )
     log_level: str = _setting("info", "Server log level.", _one_of(LOG_LEVELS))
+    prometheus_url: str | None = _setting(
+        None, "Prometheus to watch for anomalies (`fireside monitor` runs beside the server). Empty: off.", _url
+    )
+    alertmanager_url: str | None = _setting(None, "Alertmanager that receives the anomaly alerts. Empty: none.", _url)
+    monitor_queries: tuple[str, ...] = _setting(
+        lambda: (), "PromQL queries to watch (empty: the monitor's defaults or its config file).", _string_list
+    )
+    monitor_config: str | None = _setting(None, "A `fireside monitor` config file.", _model_path)
     max_file_size: int = _setting(
         2_000_000, "Documents larger than this many characters get no completions.", _positive(100_000_000)
     )
@@ -167,8 +183,8 @@ def merge_config(
         if spec is None:
             problems.append(ConfigProblem(key, value, "is not a Fireside setting (ignored)"))
             continue
-        if name == "model_path" and value in ("", None):
-            changes[name] = None  # empty means "the embedded default"
+        if name in ("model_path", "prometheus_url", "alertmanager_url", "monitor_config") and value in ("", None):
+            changes[name] = None  # empty means "the default" (the embedded model; no monitor)
             continue
         try:
             typed = _converter.structure(value, _HINTS[name])
@@ -190,6 +206,6 @@ def merge_config(
 
 
 def _type_name(spec: dataclasses.Field[Any]) -> str:
-    return {"int": "a whole number", "str": "a string", "tuple[str, ...]": "a list of strings"}.get(
+    return {"int": "a whole number", "str": "a string", "str | None": "a string", "tuple[str, ...]": "a list of strings"}.get(
         str(spec.type), str(spec.type)
     )

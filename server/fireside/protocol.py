@@ -16,6 +16,13 @@ STATUS_NOTIFICATION = "fireside/status"
 DOCUMENT_INFO_REQUEST = "fireside/documentInfo"
 
 
+# server → client notification: an anomaly alert from `fireside monitor` fired or resolved.
+# params: the alert (fireside.monitor.alert.Alert.to_dict): labels, status ("firing" | "resolved"),
+# severity ("warning" | "error"), summary, feature, feature_description, score, threshold, value,
+# query, starts_at, ends_at, generator_url (the Prometheus graph), alertname, annotations.
+ALERT_NOTIFICATION = "fireside/alert"
+
+
 @dataclass(frozen=True)
 class StatusParams:
     state: str

@@ -58,6 +58,9 @@ class FiresideServer(LanguageServer):
         self._loading: asyncio.Task[ModelStatus] | None = None
         self._request_generation: dict[str, int] = {}
         self.typing = TypingTracker()
+        self.monitor: Any = None  # fireside.monitor.supervisor.MonitorSupervisor while configured
+        self._monitor_argv: list[str] | None = None
+        self._alert_status: dict[tuple[tuple[str, str], ...], str] = {}
         self._pause_tasks: dict[str, asyncio.Task[None]] = {}
 
     # ----- telling the user, once -------------------------------------------------------------
@@ -216,6 +219,47 @@ class FiresideServer(LanguageServer):
         return document, offset, completion
 
 
+    # ----- the anomaly monitor ----------------------------------------------------------------
+    async def sync_monitor(self) -> None:
+        """Start, restart or stop `fireside monitor` to match the settings."""
+        from fireside.monitor.supervisor import MonitorSupervisor, monitor_argv
+
+        config = self.config
+        argv = (
+            monitor_argv(config.prometheus_url, config.monitor_queries, config.alertmanager_url, config.monitor_config)
+            if config.prometheus_url
+            else None
+        )
+        if argv == self._monitor_argv:
+            return
+        if self.monitor is not None:
+            await self.monitor.stop()
+            self.monitor = None
+        self._monitor_argv = argv
+        if argv is not None:
+            self.monitor = MonitorSupervisor(argv, self.on_alert, self.on_monitor_status)
+            await self.monitor.start()
+            logger.info("anomaly monitor started for %s", config.prometheus_url)
+
+    def on_alert(self, alert: dict[str, Any]) -> None:
+        """An alert from the monitor: the full alert as fireside/alert, and a message when it changes."""
+        self.protocol.notify(protocol.ALERT_NOTIFICATION, alert)
+        key = tuple(sorted((str(k), str(v)) for k, v in (alert.get("labels") or {}).items()))
+        status = str(alert.get("status", "firing"))
+        if self._alert_status.get(key) == status:
+            return  # the same alert re-sent while it fires: the user has been told
+        self._alert_status[key] = status
+        if status == "resolved":
+            kind, prefix = types.MessageType.Info, "Resolved"
+        else:
+            kind = types.MessageType.Error if alert.get("severity") == "error" else types.MessageType.Warning
+            prefix = "Anomaly"
+        detail = alert.get("feature_description") or alert.get("summary") or ""
+        self.window_show_message(types.ShowMessageParams(type=kind, message=f"Fireside {prefix}: {alert.get('summary', '')} — {detail}"))
+
+    def on_monitor_status(self, text: str) -> None:
+        logger.info("monitor: %s", text)
+
     # ----- prefetch -----------------------------------------------------------------------------
     def prefetch_at(self, uri: str, offset: int) -> None:
         document = self.documents.get(uri)
@@ -273,6 +317,7 @@ def create_server(engine_factory: EngineFactory, cli_settings: Mapping[str, Any]
             ls.watcher = WorkspaceWatcher(ls.root, ls.index)
             ls.watcher.start()  # its own thread: indexing never delays a completion
         await ls.start_loading(pull_configuration=True)
+        await guarded("monitor", lambda: None, ls.sync_monitor())
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def on_configuration(ls: FiresideServer, params: types.DidChangeConfigurationParams) -> None:
@@ -285,6 +330,7 @@ def create_server(engine_factory: EngineFactory, cli_settings: Mapping[str, Any]
             reload = await ls.pull_configuration()  # the pull model: settings is null
         if reload:
             await ls.start_loading()
+        await guarded("monitor", lambda: None, ls.sync_monitor())
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def on_open(ls: FiresideServer, params: types.DidOpenTextDocumentParams) -> None:
@@ -375,8 +421,10 @@ def create_server(engine_factory: EngineFactory, cli_settings: Mapping[str, Any]
         }
 
     @server.feature(types.SHUTDOWN)
-    def on_shutdown(ls: FiresideServer, params: Any) -> None:
+    async def on_shutdown(ls: FiresideServer, params: Any) -> None:
         ls.completions.shutdown()
+        if ls.monitor is not None:
+            await guarded("monitor", lambda: None, ls.monitor.stop())
         if ls.watcher is not None:
             ls.watcher.stop()
 
