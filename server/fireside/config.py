@@ -95,7 +95,9 @@ class FiresideConfig:
     max_prompt_tokens: int = _setting(
         1024, "Most prompt tokens (the text around the cursor) given to the model.", _positive(131072)
     )
-    threads: int = _setting(0, "CPU threads for the model; 0 picks the number of cores.", _non_negative(256))
+    threads: int = _setting(
+        0, "CPU threads for the model; 0 picks one less than the cores (at most 8).", _non_negative(256)
+    )
     debounce_ms: int = _setting(
         50, "Milliseconds to wait after a keystroke before asking the model.", _non_negative(5000)
     )
@@ -127,7 +129,10 @@ class FiresideConfig:
 
     @property
     def effective_threads(self) -> int:
-        return self.threads or max(1, os.cpu_count() or 1)
+        # llama.cpp's threads spin while they wait for each other: when another process takes one
+        # of them, a token can cost 50x more (measured here: 2 threads on 2 busy cores). One core is
+        # left for the editor and its other servers.
+        return self.threads or min(8, max(1, (os.cpu_count() or 1) - 1))
 
 
 @dataclass(frozen=True)
