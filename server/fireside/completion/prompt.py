@@ -166,7 +166,9 @@ def build_prompt(
     prefix_budget = budget_tokens - suffix_budget
     prefix = request.prefix
     definitions_budget = prefix_budget // DEFINITIONS_SHARE if "definitions" in context.features else 0
-    start = _window_start(prefix, (prefix_budget - definitions_budget) * CHARS_PER_TOKEN_BOUND // 2)
+    # Start generous (a bound on characters per token), then let the loop below move the window
+    # down in anchored steps until the real token count fits.
+    start = _window_start(prefix, (prefix_budget - definitions_budget) * CHARS_PER_TOKEN_BOUND)
     definitions_block = ""
     if "definitions" in context.features:
         definitions = context.definitions_for(names_near_cursor(request.text, start, request.offset))
