@@ -1,0 +1,184 @@
+"""`fireside testgen` vs `hypothesis write` (the ghostwriter) on small pure-Python modules from PyPI.
+
+Usage (from the repository root; needs network to PyPI the first time):
+
+    .venv/bin/python eval/testgen_compare.py [--model] [--modules roman inflection ...]
+
+Everything lands in eval/out/testgen/ (git-ignored): a throwaway venv with the packages, Hypothesis (with its
+ghostwriter extra), pytest and coverage; one folder of tests per tool and module; results.json. For each
+module and tool it reports the tests generated, passing, failing, collection/import errors, placeholder
+strategies (`st.nothing()`), branch coverage of the module measured by coverage.py, and the time taken.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "eval" / "out" / "testgen"
+VENV = OUT / "venv"
+# (PyPI requirement, module under test): small, pure Python, validation and string/number logic.
+MODULES = [
+    ("roman==5.2", "roman"),
+    ("inflection==0.5.1", "inflection"),
+    ("webcolors==25.10.0", "webcolors._normalization"),
+    ("humanize==4.17.0", "humanize.number"),
+    ("python-slugify==9.2.0", "slugify.slugify"),
+]
+TOOLS_REQUIREMENTS = ["hypothesis[cli,ghostwriter]", "pytest", "pytest-timeout", "coverage"]
+PER_TEST_TIMEOUT = 30  # seconds, for both tools' tests: a hung test counts as failed, not as a hung eval
+
+
+def venv_python() -> Path:
+    return VENV / "bin" / "python"
+
+
+def ensure_venv(requirements: list[str]) -> None:
+    if not venv_python().exists():
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    subprocess.run([str(venv_python()), "-m", "pip", "install", "-q", *TOOLS_REQUIREMENTS, *requirements], check=True)
+
+
+def module_file(module: str) -> Path:
+    code = f"import importlib.util; print(importlib.util.find_spec({module!r}).origin)"
+    return Path(subprocess.run([str(venv_python()), "-c", code], check=True, capture_output=True, text=True).stdout.strip())
+
+
+def run_fireside(module: str, folder: Path, use_model: bool) -> tuple[Path | None, float, str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "fireside", "testgen", str(module_file(module)), "-o", str(folder),
+               "--python", str(venv_python()), "--json"]
+    if not use_model:
+        command.append("--no-model")
+    started = time.monotonic()
+    completed = subprocess.run(command, capture_output=True, text=True, cwd=folder)
+    seconds = time.monotonic() - started
+    written = sorted(folder.glob("test_*.py"))
+    return (written[0] if written else None), seconds, completed.stdout  # the --json report
+
+
+def run_ghostwriter(module: str, folder: Path) -> tuple[Path | None, float, str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    completed = subprocess.run([str(VENV / "bin" / "hypothesis"), "write", module], capture_output=True, text=True, cwd=folder)
+    seconds = time.monotonic() - started
+    if completed.returncode != 0 or not completed.stdout.strip():
+        return None, seconds, completed.stderr[-2000:]
+    path = folder / f"test_{module.replace('.', '_')}.py"
+    path.write_text(completed.stdout)
+    return path, seconds, completed.stderr[-2000:]
+
+
+def count_tests(path: Path) -> int:
+    try:
+        tree = ast.parse(path.read_text())
+    except SyntaxError:
+        return 0
+    return sum(1 for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name.startswith("test"))
+
+
+def measure(path: Path, source: Path) -> dict:
+    """Run one test file under coverage in the throwaway venv: outcomes and branch coverage of `source`."""
+    folder = path.parent
+    junit, data, report = folder / "junit.xml", folder / ".coverage", folder / "coverage.json"
+    for stale in (junit, data, report):
+        stale.unlink(missing_ok=True)
+    env = {**os.environ, "COVERAGE_FILE": str(data)}
+    started = time.monotonic()
+    try:
+        subprocess.run(
+            [str(venv_python()), "-m", "coverage", "run", "--branch", f"--include={source}", "-m", "pytest", "-q",
+             "-p", "no:cacheprovider", f"--timeout={PER_TEST_TIMEOUT}", f"--junitxml={junit}", str(path)],
+            cwd=folder, env=env, capture_output=True, text=True, timeout=900,
+        )
+    except subprocess.TimeoutExpired:
+        return {"error": "pytest timed out after 900 s"}
+    run_seconds = time.monotonic() - started
+    result = {"tests": count_tests(path), "run_seconds": round(run_seconds, 1),
+              "placeholders": path.read_text().count("st.nothing()")}
+    if junit.exists():
+        suite = ET.parse(junit).getroot()
+        suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
+        total, failures, errors, skipped = (int(suite.get(k, 0)) for k in ("tests", "failures", "errors", "skipped"))
+        collection_errors = [c for c in suite.iter("testcase") if c.find("error") is not None and not c.get("name")]
+        result.update(executed=total, passed=total - failures - errors - skipped, failed=failures, errors=errors,
+                      import_error=bool(collection_errors) or (total == errors and errors > 0 and result["tests"] > 0))
+    subprocess.run([str(venv_python()), "-m", "coverage", "json", "-o", str(report)], cwd=folder, env=env,
+                   capture_output=True, text=True)
+    if report.exists():
+        totals = json.loads(report.read_text())["totals"]
+        branches = totals.get("num_branches", 0)
+        result["branch_coverage"] = round(100 * totals.get("covered_branches", 0) / branches, 1) if branches else None
+        result["line_coverage"] = round(100 * totals["covered_lines"] / max(totals["num_statements"], 1), 1)
+    else:
+        result["branch_coverage"] = result["line_coverage"] = 0.0
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--modules", nargs="*", help="only these modules (by module name)")
+    parser.add_argument("--model", action="store_true", help="let fireside ask the local model about untyped parameters")
+    parser.add_argument("--skip-install", action="store_true")
+    parser.add_argument("--tools", nargs="*", default=["fireside", "ghostwriter"], choices=["fireside", "ghostwriter"])
+    args = parser.parse_args()
+    chosen = [(req, mod) for req, mod in MODULES if not args.modules or mod in args.modules]
+    if not args.skip_install:
+        ensure_venv([req for req, _ in chosen])
+    rows = []
+    for requirement, module in chosen:
+        source = module_file(module)
+        for tool in args.tools:
+            folder = OUT / tool / module.replace(".", "_")
+            shutil.rmtree(folder, ignore_errors=True)
+            if tool == "fireside":
+                path, seconds, log = run_fireside(module, folder, args.model)
+            else:
+                path, seconds, log = run_ghostwriter(module, folder)
+            row = {"module": module, "package": requirement, "tool": tool, "seconds": round(seconds, 1)}
+            row.update(measure(path, source) if path else {"error": "no test file written", "log": log[-2000:]})
+            if tool == "fireside":
+                try:
+                    report = json.loads(log[log.index("{"):]) if "{" in log else {}
+                except json.JSONDecodeError:
+                    report = {}
+                row["likely_bugs"] = len(report.get("bugs", []))
+                row["dropped"] = len(report.get("dropped", []))
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    results = OUT / "results.json"
+    if (args.modules or len(args.tools) < 2) and results.exists():  # a partial re-run replaces only its rows
+        done = {(r["module"], r["tool"]) for r in rows}
+        old = [r for r in json.loads(results.read_text()) if (r["module"], r["tool"]) not in done]
+        order = [m for _, m in MODULES]
+        rows = sorted(old + rows, key=lambda r: (order.index(r["module"]), r["tool"] != "fireside"))
+    results.write_text(json.dumps(rows, indent=2))
+    print()
+    print(table(json.loads(results.read_text())))
+    return 0
+
+
+def table(rows: list[dict]) -> str:
+    header = ["module", "tool", "tests", "passed", "failed", "errors", "import err", "st.nothing()", "branch cov %",
+              "line cov %", "gen s", "run s"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        cells = [row["module"], row["tool"], row.get("tests", 0), row.get("passed", 0), row.get("failed", 0),
+                 row.get("errors", 0), "yes" if row.get("import_error") or row.get("error") else "no",
+                 row.get("placeholders", 0), row.get("branch_coverage"), row.get("line_coverage"), row["seconds"],
+                 row.get("run_seconds", "")]
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""`fireside testgen TARGET`: property-based tests for a module, function, class or method."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(
+        "testgen",
+        help="generate Hypothesis tests for a Python module, function, class or method",
+        description=(
+            "Generate property-based (Hypothesis) tests from signatures, docstrings and the boundaries the code "
+            "tests, run them, and keep those that pass or expose a likely bug."
+        ),
+    )
+    parser.add_argument("target", metavar="TARGET", help="a file path or dotted module name, optionally with ::NAME")
+    parser.add_argument("-o", "--output-dir", type=Path, default=None, help="where test_<module>.py goes (default: the project's tests/)")
+    parser.add_argument("--style", choices=("pytest", "unittest"), default="pytest")
+    parser.add_argument("--stdout", action="store_true", help="print the tests instead of writing a file")
+    parser.add_argument("--no-run", action="store_true", help="do not run the generated tests (they are not verified)")
+    parser.add_argument("--no-model", action="store_true", help="do not ask the local model about untyped parameters")
+    parser.add_argument("--python", default=None, help="interpreter that runs the tests (default: this one)")
+    parser.add_argument("--time-limit", type=float, default=20.0, help="seconds per generated test while verifying")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON (on stderr with --stdout)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from fireside.testgen.model import LazyGenerator
+    from fireside.testgen.pipeline import Options, generate_tests, resolve_target
+
+    console = Console(stderr=True)
+    try:
+        target = resolve_target(args.target)
+    except (FileNotFoundError, ModuleNotFoundError) as error:
+        console.print(f"fireside testgen: {error}")
+        return 2
+    generator = None if args.no_model else LazyGenerator()
+    options = Options(style=args.style, run=not args.no_run, python=args.python, limit=args.time_limit, generator=generator)
+    labels = {"analysed": "functions analysed", "generated": "tests generated", "verified": "tests verified"}
+    with Progress(
+        TextColumn("{task.description:<20}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console, transient=not console.is_terminal,
+    ) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, advance: int, total: int | None) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(labels[stage], total=total)
+            elif total is not None:
+                bar.update(tasks[stage], total=total)
+            bar.advance(tasks[stage], advance) if advance else None
+
+        try:
+            text, report, _ = generate_tests(
+                target, tests_dir=args.output_dir, options=options, progress=progress, write=not args.stdout
+            )
+        except LookupError as error:
+            console.print(f"fireside testgen: {error}")
+            return 2
+    if args.stdout and text is not None:
+        sys.stdout.write(text)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2), file=sys.stderr if args.stdout else sys.stdout)
+    else:
+        report.print(console)
+    if report.import_error:
+        return 1
+    return 0 if report.collect_ok is not False else 1

@@ -1,0 +1,103 @@
+"""What `fireside testgen` did, for people (rich table) and for programs (dict)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fireside.testgen.properties import Skipped
+from fireside.testgen.verify import Verdict
+
+__all__ = ["Report"]
+
+
+@dataclass
+class Report:
+    target: str
+    module: str
+    functions: int = 0
+    generated: int = 0
+    verified: bool = False
+    verdicts: list[Verdict] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    model_log: list[str] = field(default_factory=list)
+    output: Path | None = None
+    action: str = ""
+    message: str = ""
+    import_error: str | None = None
+    collect_ok: bool | None = None
+    collect_output: str = ""
+    seconds: float = 0.0
+
+    @property
+    def kept(self) -> list[Verdict]:
+        return [v for v in self.verdicts if v.status == "kept"]
+
+    @property
+    def bugs(self) -> list[Verdict]:
+        return [v for v in self.verdicts if v.status == "bug"]
+
+    @property
+    def dropped(self) -> list[Verdict]:
+        return [v for v in self.verdicts if v.status == "dropped"]
+
+    @property
+    def written(self) -> int:
+        return len(self.verdicts) if not self.verified else len(self.kept) + len(self.bugs)
+
+    def summary(self) -> str:
+        if self.import_error:
+            return f"{self.module}: the module does not import ({self.import_error}); nothing written"
+        if not self.verified:
+            return f"{self.module}: {self.generated} tests generated for {self.functions} functions (not run)"
+        text = (
+            f"{self.module}: {self.functions} functions, {self.generated} tests generated, {len(self.kept)} pass, "
+            f"{len(self.bugs)} likely bugs, {len(self.dropped)} dropped"
+        )
+        return text + (f"; {self.message}" if self.message else "")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "module": self.module,
+            "functions": self.functions,
+            "generated": self.generated,
+            "verified": self.verified,
+            "kept": [v.spec.name for v in self.kept],
+            "bugs": [{"test": v.spec.name, "reason": v.reason, "falsifying": v.falsifying} for v in self.bugs],
+            "dropped": [{"test": v.spec.name, "reason": v.reason} for v in self.dropped],
+            "skipped": [{"function": s.qualname, "reason": s.reason} for s in self.skipped],
+            "model": self.model_log,
+            "output": str(self.output) if self.output else None,
+            "action": self.action,
+            "message": self.message,
+            "import_error": self.import_error,
+            "collect_ok": self.collect_ok,
+            "seconds": round(self.seconds, 2),
+        }
+
+    def print(self, console: Any) -> None:
+        """Render on a rich Console: a summary line, likely bugs with their examples, then what was dropped."""
+        from rich.table import Table
+
+        console.print(self.summary())
+        if self.bugs:
+            table = Table(title="Likely bugs", show_lines=True)
+            table.add_column("test")
+            table.add_column("why")
+            table.add_column("falsifying example")
+            for verdict in self.bugs:
+                table.add_row(verdict.spec.name, verdict.reason, verdict.falsifying or "")
+            console.print(table)
+        if self.dropped or self.skipped:
+            table = Table(title="Dropped or skipped")
+            table.add_column("test / function")
+            table.add_column("reason")
+            for verdict in self.dropped:
+                table.add_row(verdict.spec.name, verdict.reason)
+            for skipped in self.skipped:
+                table.add_row(skipped.qualname, skipped.reason)
+            console.print(table)
+        for line in self.model_log:
+            console.print(f"model: {line}")
