@@ -428,6 +428,9 @@ def create_server(engine_factory: EngineFactory, cli_settings: Mapping[str, Any]
         if ls.watcher is not None:
             ls.watcher.stop()
 
+    from fireside.lsp import code_actions
+
+    code_actions.register(server)
     return server
 
 
