@@ -58,3 +58,9 @@ def test_repeating_the_line_above_is_dropped():
     source = "total += price\n|"
     assert finalize("total += price", cursor(source), multiline=True) == ""
     assert finalize("total += tax", cursor(source), multiline=True) == "total += tax"
+
+
+def test_deep_indentation_is_not_mistaken_for_a_loop():
+    source = "def f(x):\n    |\n"
+    generated = "for a in x:\n        if a:\n            if a > 1:\n                if a > 2:\n                    return a"
+    assert finalize(generated, cursor(source), multiline=True).endswith("return a")

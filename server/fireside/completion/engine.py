@@ -20,6 +20,9 @@ from fireside.completion.prompt import FimTokens
 logger = logging.getLogger(__name__)
 
 GGUF_MAGIC = b"GGUF"
+# Prompt tokens evaluated between two looks at the cancel flag: a new keystroke or $/cancelRequest
+# never waits for a whole long prompt (~1k tokens, seconds on 2 cores) to be evaluated first.
+PROMPT_CHUNK_TOKENS = 64
 
 
 class ModelLoadError(Exception):
@@ -147,6 +150,21 @@ class LlamaEngine:
             shared += 1
         return shared
 
+    def _evaluate_prompt(self, tokens: Sequence[int], reused: int, cancelled: Callable[[], bool]) -> bool:
+        """Evaluate all but the last prompt token in cancellable chunks (``generate`` then finds
+        them cached and decodes only the last one). False when cancelled midway."""
+        llama = self._llama
+        # eval() drops the KV cache beyond n_tokens; the last prompt token is always decoded again so
+        # that the logits are for this prompt, never left over from an earlier generation.
+        reused = min(reused, len(tokens) - 1)
+        llama.n_tokens = reused
+        end = len(tokens) - 1
+        for start in range(reused, end, PROMPT_CHUNK_TOKENS):
+            if cancelled():
+                return False
+            llama.eval(list(tokens[start : min(end, start + PROMPT_CHUNK_TOKENS)]))
+        return True
+
     def run(
         self,
         prompt_tokens: Sequence[int],
@@ -166,6 +184,8 @@ class LlamaEngine:
             return Generation("", len(prompt_tokens), reused, 0, "cancelled", 0.0)
         if max_tokens == 0:
             return Generation("", len(prompt_tokens), reused, 0, "limit", 0.0)
+        if not self._evaluate_prompt(prompt_tokens, reused, cancelled):
+            return Generation("", len(prompt_tokens), reused, 0, "cancelled", time.perf_counter() - started)
         # Greedy decoding: completions must be deterministic for the same context.
         for token in self._llama.generate(
             list(prompt_tokens), top_k=1, top_p=1.0, min_p=0.0, temp=0.0, repeat_penalty=1.0, reset=True

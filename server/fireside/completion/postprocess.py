@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 
 # A character repeated this often in a row is a degenerate loop ("0000000…"), not code.
-_RUNAWAY = re.compile(r"(.)\1{15,}")
+_RUNAWAY = re.compile(r"(\S)\1{15,}")  # indentation is not a loop
 
 _OPENERS = {"(": ")", "[": "]", "{": "}"}
 _CLOSERS = {value: key for key, value in _OPENERS.items()}
