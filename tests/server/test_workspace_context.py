@@ -115,3 +115,12 @@ def test_golden_prompts(name, relative, marker, features, request):
         golden.write_text(prompt)
         pytest.skip(f"wrote {golden.name}; review it")
     assert prompt == golden.read_text()
+
+
+def test_the_file_being_typed_in_is_not_reparsed_for_its_own_lookups():
+    index = WorkspaceIndex()
+    index.update_text("/w/other.py", "def helper(): pass\n")
+    index.update_text("/w/typing.py", "def mine(): pass\n")
+    assert [d.name for d in index.lookup(["helper", "mine"], exclude_path="/w/typing.py")] == ["helper"]
+    assert [d.name for d in index.definitions_in("/w/typing.py")] == ["mine"]  # parsed when asked for
+    assert [d.name for d in index.lookup(["mine"], exclude_path="/w/other.py")] == ["mine"]

@@ -70,9 +70,12 @@ class WorkspaceIndex:
             else:
                 self._by_name.pop(definition.name, None)
 
-    def _flush(self) -> None:
-        """Parse queued texts. Called with the lock held."""
-        pending, self._pending = self._pending, {}
+    def _flush(self, *, keep: str | None = None) -> None:
+        """Parse queued texts, except ``keep``'s (the file being typed in: its definitions are not
+        wanted for its own prompt, so parsing it on every keystroke's lookup would be wasted).
+        Called with the lock held."""
+        pending = self._pending
+        self._pending = {keep: pending.pop(keep)} if keep in pending else {}
         for path, text in pending.items():
             spec = language_for(None, path)
             if spec is None or "\x00" in text or len(text) > MAX_INDEXED_FILE_BYTES:
@@ -92,7 +95,7 @@ class WorkspaceIndex:
     def lookup(self, names: Iterable[str], *, exclude_path: str | None = None) -> list[Definition]:
         """Definitions of ``names`` from files other than ``exclude_path``, in the order of ``names``."""
         with self._lock:
-            self._flush()
+            self._flush(keep=exclude_path)
             found: list[Definition] = []
             seen: set[tuple[str, int]] = set()
             for name in names:
