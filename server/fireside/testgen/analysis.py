@@ -74,8 +74,22 @@ class Guard:
     lineno: int
 
 
+class _SourceSpan:
+    """Line span of an analysed definition (its ``node``)."""
+
+    node: ast.AST
+
+    @property
+    def lineno(self) -> int:
+        return self.node.lineno  # type: ignore[attr-defined]
+
+    @property
+    def end_lineno(self) -> int:
+        return self.node.end_lineno or self.node.lineno  # type: ignore[attr-defined]
+
+
 @dataclass
-class FunctionInfo:
+class FunctionInfo(_SourceSpan):
     name: str
     qualname: str
     node: ast.FunctionDef | ast.AsyncFunctionDef
@@ -90,17 +104,9 @@ class FunctionInfo:
     guards: list[Guard] = field(default_factory=list)
     raised_types: list[str] = field(default_factory=list)  # every exception type the body raises by name
 
-    @property
-    def lineno(self) -> int:
-        return self.node.lineno
-
-    @property
-    def end_lineno(self) -> int:
-        return self.node.end_lineno or self.node.lineno
-
 
 @dataclass
-class ClassInfo:
+class ClassInfo(_SourceSpan):
     name: str
     node: ast.ClassDef
     bases: list[str]  # resolved dotted names, "local:Name" for classes of this module
@@ -110,14 +116,6 @@ class ClassInfo:
     init: FunctionInfo | None = None
     methods: list[FunctionInfo] = field(default_factory=list)
     members: list[str] = field(default_factory=list)  # Enum member names
-
-    @property
-    def lineno(self) -> int:
-        return self.node.lineno
-
-    @property
-    def end_lineno(self) -> int:
-        return self.node.end_lineno or self.node.lineno
 
 
 @dataclass
