@@ -61,7 +61,9 @@ def complete(
     )
     text = "" if generation.stopped_by == "cancelled" else finalize(generation.text, cursor, multiline)
     if text and spec is not None and "syntax-check" in features:
-        text = keep_parseable(spec, request.text, request.offset, text)
+        text = keep_parseable(
+            spec, request.text, request.offset, text, text_has_errors=syntax.tree_had_errors if syntax else None
+        )
     return Completion(
         text=text,
         multiline=multiline,

@@ -106,12 +106,17 @@ def analyse_cursor(spec: LanguageSpec, text: str, offset: int, tree: Tree | None
 MAX_CHECKED_CHARS = 200_000  # beyond this, two full parses per completion cost more than they save
 
 
-def keep_parseable(spec: LanguageSpec, text: str, offset: int, completion: str) -> str:
+def keep_parseable(
+    spec: LanguageSpec, text: str, offset: int, completion: str, *, text_has_errors: bool | None = None
+) -> str:
     """``completion``, or its longest prefix of whole lines, that does not introduce a syntax error
-    into a file that had none at the cursor; "" when every prefix breaks it."""
+    into a file that had none at the cursor; "" when every prefix breaks it. ``text_has_errors``
+    passes on what an earlier parse of ``text`` found, so it is not parsed again."""
     if not completion or len(text) > MAX_CHECKED_CHARS:
         return completion
-    if parse(spec, text.encode("utf-8", "surrogatepass")).root_node.has_error:
+    if text_has_errors is None:
+        text_has_errors = parse(spec, text.encode("utf-8", "surrogatepass")).root_node.has_error
+    if text_has_errors:
         return completion  # already broken (the user is mid-edit): nothing to compare against
     lines = completion.split("\n")
     while lines:
