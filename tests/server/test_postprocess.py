@@ -64,3 +64,29 @@ def test_deep_indentation_is_not_mistaken_for_a_loop():
     source = "def f(x):\n    |\n"
     generated = "for a in x:\n        if a:\n            if a > 1:\n                if a > 2:\n                    return a"
     assert finalize(generated, cursor(source), multiline=True).endswith("return a")
+
+
+@pytest.mark.parametrize(
+    ("source", "generated", "expected"),
+    [
+        # the model re-typed the indentation the user already has: not doubled
+        ("def f(x):\n    |", "    y = x\n    return y", "y = x\n    return y"),
+        ("def f(x):\n    |", "    y = x\n        return y", "y = x\n    return y"),
+        # an empty block body at column 0 gets the block's indentation
+        ("def f(x):\n|", "y = x\nreturn y", "    y = x\n    return y"),
+        # tabs in a space-indented file become the file's unit
+        ("def f(x):\n  a = 1\n  |", "b = 2\n  \tc = 3", "b = 2\n    c = 3"),
+        # what is already right stays as it is
+        ("def f(x):\n    |", "y = x\n    return y", "y = x\n    return y"),
+    ],
+)
+def test_multiline_indentation_matches_the_file(source, generated, expected):
+    assert finalize(generated, cursor(source), multiline=True) == expected
+
+
+def test_indent_unit_is_detected():
+    from fireside.completion.postprocess import indent_unit
+
+    assert indent_unit("def f():\n  x = 1\n  if x:\n    y\n") == "  "
+    assert indent_unit("def f():\n\tx = 1\n") == "\t"
+    assert indent_unit("x = 1\n") == "    "

@@ -120,13 +120,18 @@ def test_imports_outside_the_window_are_kept():
 
 
 def test_completions_that_break_a_parsing_file_are_trimmed_or_dropped():
-    from fireside.context.syntax import keep_parseable
+    from fireside.context.trees import CompletionSplice, keep_parseable, reparse
 
     spec = LANGUAGES["python"]
+
+    def keep(text: str, offset: int, completion: str) -> str:
+        parsed = reparse(spec, None, text.encode())
+        return keep_parseable(CompletionSplice(spec, parsed, offset, text), completion)
+
     text = "def f(x):\n    return \n"
     offset = text.index("return ") + 7
-    assert keep_parseable(spec, text, offset, "x + 1") == "x + 1"
-    assert keep_parseable(spec, text, offset, "x +") == ""
-    assert keep_parseable(spec, text, offset, "x\n    y = (") == "x"
+    assert keep(text, offset, "x + 1") == "x + 1"
+    assert keep(text, offset, "x +") == ""
+    assert keep(text, offset, "x\n    y = (") == "x"
     broken = "def f(x):\n    return (\n"  # already broken: nothing to compare, keep it
-    assert keep_parseable(spec, broken, broken.index("(") + 1, "x +") == "x +"
+    assert keep(broken, broken.index("(") + 1, "x +") == "x +"

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fireside.completion.engine import Engine
-from fireside.completion.postprocess import CursorLine, finalize, stop_index
+from fireside.completion.postprocess import CursorLine, finalize
+from fireside.completion.stopping import SyntaxAwareStop
 from fireside.completion.prompt import PromptContext, build_prompt
 from fireside.completion.types import Completion, CompletionRequest
 from fireside.context.index import WorkspaceIndex
 from fireside.context.languages import language_for
-from fireside.context.syntax import analyse_cursor, keep_parseable
+from fireside.context.syntax import analyse_cursor
+from fireside.context.trees import CompletionSplice, DocumentTrees, keep_parseable, reparse
 from fireside.documents import uri_to_path
 
 SINGLE_LINE_MAX_TOKENS = 48  # a one-line completion never needs more; stops a runaway line early
@@ -27,9 +29,18 @@ def complete(
     features: frozenset[str] = frozenset({"imports", "scopes", "syntax-check"}),
     index: WorkspaceIndex | None = None,
     workspace_root: str = "",
+    trees: DocumentTrees | None = None,
 ) -> Completion:
     spec = language_for(request.language_id, request.uri)
-    syntax = analyse_cursor(spec, request.text, request.offset) if spec else None
+    syntax = splice = None
+    if spec is not None:
+        if trees is not None:
+            parsed = trees.parse(spec, request.uri, request.text)
+        else:
+            parsed = reparse(spec, None, request.text.encode("utf-8", "surrogatepass"))
+        syntax = analyse_cursor(spec, request.text, request.offset, parsed.tree)
+        if "syntax-check" in features:
+            splice = CompletionSplice(spec, parsed, request.offset, request.text)
     cursor = CursorLine.from_text(request.text, request.offset)
     if syntax is not None:
         multiline = syntax.wants_multiline
@@ -56,14 +67,12 @@ def complete(
     generation = engine.run(
         prompt.tokens,
         max_tokens=max_tokens,
-        stop_at=lambda text: stop_index(text, cursor, multiline),
+        stop_at=SyntaxAwareStop(cursor, multiline, splice),
         cancelled=cancelled,
     )
     text = "" if generation.stopped_by == "cancelled" else finalize(generation.text, cursor, multiline)
-    if text and spec is not None and "syntax-check" in features:
-        text = keep_parseable(
-            spec, request.text, request.offset, text, text_has_errors=syntax.tree_had_errors if syntax else None
-        )
+    if text and splice is not None:
+        text = keep_parseable(splice, text)
     return Completion(
         text=text,
         multiline=multiline,

@@ -23,6 +23,7 @@ class CursorLine:
     after: str  # text on the cursor's line after the cursor
     next_line: str  # the first non-blank line below the cursor's line ("" if none)
     previous_line: str = ""  # the first non-blank line above the cursor's line
+    indent_unit: str = "    "  # one level of indentation in this file (spaces or a tab)
 
     @classmethod
     def from_text(cls, text: str, offset: int) -> CursorLine:
@@ -39,11 +40,33 @@ class CursorLine:
             if line.strip():
                 next_line = line.rstrip("\r")
                 break
-        return cls(text[line_start:offset], text[offset:line_end].rstrip("\r"), next_line, previous_line)
+        unit = indent_unit(text[max(0, line_start - 20_000) : line_start])
+        return cls(text[line_start:offset], text[offset:line_end].rstrip("\r"), next_line, previous_line, unit)
 
     @property
     def indent(self) -> str:
         return self.before[: len(self.before) - len(self.before.lstrip())]
+
+
+def indent_unit(text: str) -> str:
+    """The file's indentation step: a tab, or the most common increase in leading spaces."""
+    steps: dict[int, int] = {}
+    tabs = spaces = 0
+    previous = 0
+    for line in text.split("\n"):
+        if not line.strip():
+            continue
+        if line.startswith("\t"):
+            tabs += 1
+            continue
+        width = len(line) - len(line.lstrip(" "))
+        spaces += width > 0
+        if width > previous:
+            steps[width - previous] = steps.get(width - previous, 0) + 1
+        previous = width
+    if tabs > spaces:
+        return "\t"
+    return " " * max(steps, key=lambda step: (steps[step], -step)) if steps else "    "
 
 
 def bracket_depth(text: str) -> int:
@@ -125,6 +148,47 @@ def _trim_repeated_suffix_lines(completion: str, next_line: str) -> str:
     return completion
 
 
+def _leading(line: str) -> str:
+    return line[: len(line) - len(line.lstrip(" \t"))]
+
+
+def match_indentation(completion: str, cursor: CursorLine) -> str:
+    """Re-indent a multi-line completion to the file: its indentation characters, and the depth the
+    line above asks for (a block opener wants one level more, nothing wants deeper than that)."""
+    unit = cursor.indent_unit
+    other = "    " if unit == "\t" else "\t"
+    lines = completion.split("\n")
+    for index, line in enumerate(lines):
+        lead = _leading(line)
+        if other in lead:  # tabs in a space-indented file, or the other way round
+            lines[index] = lead.replace(other, unit) + line[len(lead) :]
+    if cursor.before.strip() or not lines[0].strip():
+        return "\n".join(lines)
+    previous = cursor.previous_line
+    opens_block = previous.rstrip().endswith(":")
+    expected = _leading(previous) + (unit if opens_block else "")
+    typed = cursor.before
+    first_lead = _leading(lines[0])
+    total = typed + first_lead
+    if len(total) == len(expected) or (not opens_block and len(total) < len(expected)):
+        return "\n".join(lines)  # where the line above allows it (a dedent may end a block)
+    if len(typed) > len(expected) and not first_lead:
+        return "\n".join(lines)  # the user chose this depth; the model followed
+    # Shift the first line, and the lines the model put at or below its depth, by the same amount:
+    # the completion's own structure is kept (later lines are absolute, the first is after the cursor).
+    shift = len(expected) - len(total)
+    shifted = []
+    for index, line in enumerate(lines):
+        lead = _leading(line)
+        if index and (len(lead) < len(total) or not line.strip()):
+            shifted.append(line)
+        elif shift > 0:
+            shifted.append((unit * max(1, shift // len(unit)) if unit == "\t" else " " * shift) + line)
+        else:
+            shifted.append(line[min(-shift, len(lead)) :])
+    return "\n".join(shifted)
+
+
 def finalize(generated: str, cursor: CursorLine, multiline: bool) -> str:
     """The text to insert: cut at the stop point, never repeating what follows the cursor."""
     cut = stop_index(generated + "\n", cursor, multiline)
@@ -132,6 +196,7 @@ def finalize(generated: str, cursor: CursorLine, multiline: bool) -> str:
     if not multiline:
         text = _trim_line_overlap(text.rstrip("\r"), cursor.after)
     else:
+        text = match_indentation(text, cursor)
         text = _trim_repeated_suffix_lines(text, cursor.next_line)
         text = "\n".join(line.rstrip() for line in text.split("\n")).rstrip("\n")
         if cursor.after.strip() and "\n" in text:

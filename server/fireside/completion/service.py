@@ -21,6 +21,7 @@ from fireside.completion.pipeline import complete
 from fireside.completion.types import Completion, CompletionRequest
 from fireside.config import FiresideConfig
 from fireside.context.index import WorkspaceIndex
+from fireside.context.trees import DocumentTrees
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class CompletionService:
         self._latest: dict[str, threading.Event] = {}
         self._prefetches: set[threading.Event] = set()
         self._cache = CompletionCache()
+        self._trees = DocumentTrees()  # used on the worker thread only
         self._loaded_with: tuple[object, ...] | None = None
         self.status = ModelStatus(ModelState.LOADING, "", "loading the model")
 
@@ -146,6 +148,11 @@ class CompletionService:
         if event is not None:
             event.set()
 
+    def close(self, uri: str) -> None:
+        """The document was closed: stop its work and let go of its syntax tree."""
+        self.supersede(uri)
+        self._trees.forget(uri)
+
     def _run(self, request: CompletionRequest, config: FiresideConfig, cancel: threading.Event) -> Completion | None:
         engine = self._engine
         if engine is None or cancel.is_set():
@@ -159,6 +166,7 @@ class CompletionService:
             features=frozenset(config.context_features),
             index=self.index,
             workspace_root=self.workspace_root,
+            trees=self._trees,
         )
         if completion.stopped_by == "cancelled":
             logger.info("generation cancelled after %d tokens (%.0f ms)", completion.generated_tokens, completion.model_ms)

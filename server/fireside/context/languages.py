@@ -21,6 +21,7 @@ class LanguageSpec:
     string_types: frozenset[str]
     comment_types: frozenset[str]
     block_opener_suffix: str  # a line ending with this opens a block (an empty body wants several lines)
+    block_types: frozenset[str]  # statement blocks: a completion inside one stops where it closes
     function_types: frozenset[str]
     class_types: frozenset[str]
     decorated_wrapper: str  # a node that wraps a definition with its decorators ("" if none)
@@ -41,6 +42,7 @@ LANGUAGES: dict[str, LanguageSpec] = {
         string_types=frozenset({"string", "string_content"}),
         comment_types=frozenset({"comment"}),
         block_opener_suffix=":",
+        block_types=frozenset({"block"}),
         function_types=frozenset({"function_definition"}),
         class_types=frozenset({"class_definition"}),
         decorated_wrapper="decorated_definition",

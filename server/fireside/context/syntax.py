@@ -101,28 +101,3 @@ def analyse_cursor(spec: LanguageSpec, text: str, offset: int, tree: Tree | None
         if child.type in spec.import_types
     )
     return CursorSyntax(tuple(scopes), in_comment, in_string, wants_multiline, tree.root_node.has_error, imports)
-
-
-MAX_CHECKED_CHARS = 200_000  # beyond this, two full parses per completion cost more than they save
-
-
-def keep_parseable(
-    spec: LanguageSpec, text: str, offset: int, completion: str, *, text_has_errors: bool | None = None
-) -> str:
-    """``completion``, or its longest prefix of whole lines, that does not introduce a syntax error
-    into a file that had none at the cursor; "" when every prefix breaks it. ``text_has_errors``
-    passes on what an earlier parse of ``text`` found, so it is not parsed again."""
-    if not completion or len(text) > MAX_CHECKED_CHARS:
-        return completion
-    if text_has_errors is None:
-        text_has_errors = parse(spec, text.encode("utf-8", "surrogatepass")).root_node.has_error
-    if text_has_errors:
-        return completion  # already broken (the user is mid-edit): nothing to compare against
-    lines = completion.split("\n")
-    while lines:
-        candidate = "\n".join(lines)
-        merged = text[:offset] + candidate + text[offset:]
-        if not parse(spec, merged.encode("utf-8", "surrogatepass")).root_node.has_error:
-            return candidate
-        lines.pop()
-    return ""

@@ -375,7 +375,7 @@ def create_server(engine_factory: EngineFactory, cli_settings: Mapping[str, Any]
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def on_close(ls: FiresideServer, params: types.DidCloseTextDocumentParams) -> None:
-        ls.completions.supersede(params.text_document.uri)
+        ls.completions.close(params.text_document.uri)
         ls.documents.close(params.text_document.uri)
         ls.typing.forget(params.text_document.uri)
         if (task := ls._pause_tasks.pop(params.text_document.uri, None)) is not None:
