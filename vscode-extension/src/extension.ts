@@ -7,6 +7,8 @@
 import { execFile } from 'child_process';
 import { constants as fsConstants, promises as fs } from 'fs';
 import * as os from 'os';
+import * as readline from 'readline';
+import { Readable } from 'stream';
 import * as vscode from 'vscode';
 import {
   CloseAction,
@@ -28,6 +30,7 @@ import { generateTests } from './generateTests';
 import { LaunchCommand, Probe, resolveServer } from './interpreter';
 import { ALERT_NOTIFICATION, StatusParams, STATUS_NOTIFICATION } from './protocol';
 import { affectsServer, enabledFor, needsRestart, SECTION, serverSettingNames, serverSettings } from './settings';
+import { serverLogLevel, withoutTimestamp } from './serverLog';
 import { parseStatus, ServerState, statusView } from './status';
 
 /** The language client, but its errors go to the output channel only: the extension tells the user itself, once. */
@@ -35,6 +38,13 @@ class QuietLanguageClient extends LanguageClient {
   override error(message: string, data?: unknown): void {
     super.error(message, data, false);
   }
+}
+
+/** Each line the server logs, into the output channel at its own level. */
+function forwardLines(input: Readable, channel: vscode.LogOutputChannel): void {
+  readline
+    .createInterface({ input, crlfDelay: Infinity, terminal: false })
+    .on('line', (line) => channel[serverLogLevel(line)](withoutTimestamp(line)));
 }
 
 const fileProbe: Probe = {
@@ -198,6 +208,7 @@ class Fireside implements vscode.Disposable {
         { scheme: 'untitled', language },
       ]),
       outputChannel: this.log,
+      stdioOptions: { stdout: (input, channel) => forwardLines(input, channel), stderr: (input, channel) => forwardLines(input, channel) },
       revealOutputChannelOn: RevealOutputChannelOn.Never,
       initializationOptions: this.serverSettings(),
       initializationFailedHandler: () => false,

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { CrashPolicy } from '../src/crashPolicy';
 import { StatusParams } from '../src/protocol';
 import { topLevelDefinitionLines } from '../src/sourceLines';
+import { serverLogLevel, withoutTimestamp } from '../src/serverLog';
 import { parseStatus, statusView } from '../src/status';
 
 const ready: StatusParams = { state: 'ready', model: 'embedded', message: 'ready' };
@@ -54,4 +55,15 @@ test('a server that ran is restarted three times in three minutes, then left sto
 test('top-level definitions are found for "generate tests for the file"', () => {
   const source = 'import os\n\ndef a(x):\n    def inner():\n        pass\n\nasync def b():\n    pass\nclass C:\n    def m(self): ...\n';
   assert.deepEqual(topLevelDefinitionLines(source), [2, 6, 8]);
+});
+
+test("the server's log lines keep their level in the output channel", () => {
+  assert.equal(serverLogLevel('2026-11-25 16:02:52,119 INFO fireside.context.workspace: indexed 1 files'), 'info');
+  assert.equal(serverLogLevel('2026-11-25 16:02:52,119 WARNING fireside.lsp.server: bad'), 'warn');
+  assert.equal(serverLogLevel('2026-11-25 16:02:52,119 ERROR fireside.lsp.server: failed'), 'error');
+  assert.equal(serverLogLevel('2026-11-25 16:02:52,119 CRITICAL x: y'), 'error');
+  assert.equal(serverLogLevel('2026-11-25 16:02:52,119 DEBUG x: y'), 'debug');
+  assert.equal(serverLogLevel('llama_kv_cache_iswa: using full-size SWA cache'), 'info');
+  assert.equal(withoutTimestamp('2026-11-25 16:02:52,119 INFO a: b'), 'INFO a: b');
+  assert.equal(withoutTimestamp('Traceback (most recent call last):'), 'Traceback (most recent call last):');
 });

@@ -1,0 +1,221 @@
+"""The extension in a real VS Code (code-server 4.100.3 = VS Code 1.100.3, headless Chromium): it installs
+from the .vsix built by scripts/build-vsix, starts the real server with the real model, shows its completion
+as ghost text while the user types, accepts it with Tab, and "Fireside: Generate Hypothesis tests" writes a
+test file. Slow (a minute or two): marked ``e2e`` and ``model``."""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from code_server import CodeServer, build_vsix, headless_chromium, missing_tools, wait_for
+
+pytestmark = [pytest.mark.e2e, pytest.mark.model, pytest.mark.timeout(900)]
+
+FIRESIDE = Path(sys.executable).with_name("fireside")
+
+SAMPLE = '''def add(a: int, b: int) -> int:
+    """Return the sum of a and b."""
+    return a + b
+
+
+def subtract(a: int, b: int) -> int:
+    """Return a minus b."""
+    return a - b
+'''
+TYPED = '\n\ndef multiply(a: int, b: int) -> int:\n    """Return the product of a and b."""\n    return '
+
+SETTINGS = {
+    "security.workspace.trust.enabled": False,
+    "workbench.startupEditor": "none",
+    "workbench.tips.enabled": False,
+    "workbench.welcomePage.walkthroughs.openOnInstall": False,
+    "telemetry.telemetryLevel": "off",
+    "extensions.autoCheckUpdates": False,
+    "extensions.autoUpdate": False,
+    "extensions.ignoreRecommendations": True,
+    "update.mode": "none",
+    "files.autoSave": "off",
+    "editor.inlineSuggest.enabled": True,
+    # Only the ghost text: no suggest widget, no auto-closing or re-indenting of what the test types.
+    "editor.quickSuggestions": {"other": "off", "comments": "off", "strings": "off"},
+    "editor.suggestOnTriggerCharacters": False,
+    "editor.wordBasedSuggestions": "off",
+    "editor.autoClosingBrackets": "never",
+    "editor.autoClosingQuotes": "never",
+    "editor.autoIndent": "none",
+    "editor.acceptSuggestionOnEnter": "off",
+    "fireside.path": str(FIRESIDE),
+    "fireside.threads": 1,
+}
+
+
+@pytest.fixture(scope="module")
+def vsix() -> Path:
+    missing = missing_tools()
+    if missing:
+        pytest.skip(f"scripts/setup.d/20-vscode did not install {', '.join(missing)}")
+    return build_vsix()
+
+
+def _keys(driver, *keys: str, pause: float = 0.05) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    for key in keys:
+        ActionChains(driver).send_keys(key).perform()
+        time.sleep(pause)
+
+
+def _chord(driver, *keys: str) -> None:
+    """Modifier keys held down, then the last key pressed."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    *modifiers, key = keys
+    chain = ActionChains(driver)
+    for modifier in modifiers:
+        chain.key_down(modifier)
+    chain.send_keys(key)
+    for modifier in reversed(modifiers):
+        chain.key_up(modifier)
+    chain.perform()
+
+
+def _run_command(driver, title: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    _chord(driver, Keys.CONTROL, Keys.SHIFT, "p")
+    box = wait_for("the command palette", lambda: driver.find_element(By.CSS_SELECTOR, ".quick-input-widget input"), 20)
+    wait_for("the command palette to be visible", lambda: box.is_displayed(), 10)
+    _keys(driver, title, pause=0.3)
+
+    def first_row_matches() -> bool:
+        rows = driver.find_elements(By.CSS_SELECTOR, ".quick-input-widget .monaco-list-row")
+        return bool(rows) and title.split(": ")[-1].lower() in rows[0].text.lower()
+
+    wait_for(f"'{title}' in the command palette", first_row_matches, 20)
+    _keys(driver, Keys.ENTER)
+
+
+def _ghost_text(driver) -> str:
+    from selenium.webdriver.common.by import By
+
+    parts = driver.find_elements(By.CSS_SELECTOR, ".monaco-editor .ghost-text-decoration, .monaco-editor .ghost-text")
+    return "".join(part.get_attribute("textContent") or "" for part in parts)
+
+
+def _current_line(driver) -> str:
+    from selenium.webdriver.common.by import By
+
+    lines = driver.find_elements(By.CSS_SELECTOR, ".monaco-editor .view-overlays .current-line")
+    if not lines:
+        return ""
+    top = lines[0].find_element(By.XPATH, "..").get_attribute("style")
+    for line in driver.find_elements(By.CSS_SELECTOR, ".monaco-editor .view-lines .view-line"):
+        if line.get_attribute("style") == top:
+            return (line.get_attribute("textContent") or "").replace("\u00a0", " ")
+    return ""
+
+
+def test_vscode_shows_ghost_text_and_generates_tests(vsix: Path, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    (workspace / "arith.py").write_text(SAMPLE)
+    artifacts = tmp_path / "artifacts"
+    artifacts.mkdir()
+    server = CodeServer(tmp_path / "code-server", SETTINGS)
+    server.install_extension(vsix)
+    url = server.start(workspace)
+    try:
+        with headless_chromium(artifacts) as driver:
+            try:
+                driver.get(url)
+                wait_for("the workbench", lambda: driver.find_elements(By.CSS_SELECTOR, ".monaco-workbench .part.editor"), 90)
+                time.sleep(3)  # the workbench restores its layout and focus
+
+                # Open the file with Quick Open.
+                _chord(driver, Keys.CONTROL, "p")
+                wait_for("quick open", lambda: driver.find_element(By.CSS_SELECTOR, ".quick-input-widget input").is_displayed(), 20)
+                _keys(driver, "arith.py", pause=0.3)
+                wait_for("arith.py in quick open", lambda: "arith.py" in driver.find_element(By.CSS_SELECTOR, ".quick-input-widget .monaco-list-row").text, 20)
+                _keys(driver, Keys.ENTER)
+                wait_for("the editor", lambda: driver.find_elements(By.CSS_SELECTOR, ".monaco-editor .view-lines .view-line"), 30)
+
+                # The extension starts the real server; its status item turns to the flame when the model is ready.
+                def status_ready() -> bool:
+                    item = driver.find_elements(By.CSS_SELECTOR, ".part.statusbar .statusbar-item .codicon-flame")
+                    return bool(item)
+
+                wait_for("Fireside's status item to say ready", status_ready, 180, interval=1)
+
+                # Type at the end of the file; the ghost text comes from the real model.
+                driver.find_element(By.CSS_SELECTOR, ".monaco-editor .view-lines").click()
+                _chord(driver, Keys.CONTROL, Keys.END)
+                _keys(driver, TYPED, pause=0.2)
+                deadline = time.monotonic() + 150
+                ghost = ""
+                while time.monotonic() < deadline and not ghost.strip():
+                    ghost = _ghost_text(driver)
+                    if not ghost.strip():
+                        time.sleep(1)
+                        if int(deadline - time.monotonic()) % 20 == 0:
+                            _chord(driver, Keys.ALT, "\\")  # editor.action.inlineSuggest.trigger
+                ghost = ghost.replace("\u00a0", " ")
+                assert ghost.strip(), "no ghost text appeared"
+                driver.save_screenshot(str(artifacts / "ghost-text.png"))
+
+                # Tab accepts it into the line.
+                before = _current_line(driver)
+                _keys(driver, Keys.TAB)
+                first_line = ghost.splitlines()[0]
+                wait_for(
+                    "the accepted suggestion in the line",
+                    lambda: _current_line(driver).startswith(before.rstrip()) and first_line.strip() in _current_line(driver),
+                    10,
+                )
+                assert not _ghost_text(driver).strip(), "the ghost text stays after accepting"
+
+                # Back to the file on disk, cursor in add(), then the command.
+                _run_command(driver, "File: Revert File")
+                time.sleep(1)
+                driver.find_element(By.CSS_SELECTOR, ".monaco-editor .view-lines").click()
+                _chord(driver, Keys.CONTROL, Keys.HOME)
+                existing = set(workspace.rglob("*.py"))
+                _run_command(driver, "Fireside: Generate Hypothesis tests")
+
+                def written_test_file() -> Path | None:
+                    for path in set(workspace.rglob("test*.py")) - existing:
+                        text = path.read_text()
+                        if "def test_" in text and "hypothesis" in text:
+                            return path
+                    return None
+
+                test_file = wait_for("the generated test file on disk", written_test_file, 300, interval=2)
+                text = test_file.read_text()
+                assert re.search(r"\badd\b", text), text
+                wait_for(
+                    "the test file's editor tab",
+                    lambda: any(test_file.name in tab.text for tab in driver.find_elements(By.CSS_SELECTOR, ".tabs-container .tab")),
+                    30,
+                )
+                driver.save_screenshot(str(artifacts / "generated-tests.png"))
+            except BaseException:
+                shot = artifacts / "failure.png"
+                driver.save_screenshot(str(shot))
+                print(f"screenshot: {shot}\n{server.extension_host_logs()}")
+                raise
+        # The ghost text is the server's answer (the only inline completion provider installed): its log,
+        # in the extension's output channel, records a non-empty completion for the file.
+        logs = server.extension_host_logs()
+        lengths = [int(n) for n in re.findall(r"completion arith\.py:\d+ (\d+) chars", logs)]
+        assert any(n > 0 for n in lengths), logs
+        assert "[info] INFO fireside.completion.service: Model ready" in logs, "server log lines keep their level"
+    finally:
+        server.stop()
