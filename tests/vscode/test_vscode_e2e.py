@@ -101,6 +101,21 @@ def _run_command(driver, title: str) -> None:
     _keys(driver, Keys.ENTER)
 
 
+def open_file(driver, name: str) -> None:
+    """Waits for the workbench, then opens a workspace file with Quick Open."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    wait_for("the workbench", lambda: driver.find_elements(By.CSS_SELECTOR, ".monaco-workbench .part.editor"), 90)
+    time.sleep(3)  # the workbench restores its layout and focus
+    _chord(driver, Keys.CONTROL, "p")
+    wait_for("quick open", lambda: driver.find_element(By.CSS_SELECTOR, ".quick-input-widget input").is_displayed(), 20)
+    _keys(driver, name, pause=0.3)
+    wait_for(f"{name} in quick open", lambda: name in driver.find_element(By.CSS_SELECTOR, ".quick-input-widget .monaco-list-row").text, 20)
+    _keys(driver, Keys.ENTER)
+    wait_for("the editor", lambda: driver.find_elements(By.CSS_SELECTOR, ".monaco-editor .view-lines .view-line"), 30)
+
+
 def _ghost_text(driver) -> str:
     from selenium.webdriver.common.by import By
 
@@ -137,16 +152,7 @@ def test_vscode_shows_ghost_text_and_generates_tests(vsix: Path, tmp_path: Path)
         with headless_chromium(artifacts) as driver:
             try:
                 driver.get(url)
-                wait_for("the workbench", lambda: driver.find_elements(By.CSS_SELECTOR, ".monaco-workbench .part.editor"), 90)
-                time.sleep(3)  # the workbench restores its layout and focus
-
-                # Open the file with Quick Open.
-                _chord(driver, Keys.CONTROL, "p")
-                wait_for("quick open", lambda: driver.find_element(By.CSS_SELECTOR, ".quick-input-widget input").is_displayed(), 20)
-                _keys(driver, "arith.py", pause=0.3)
-                wait_for("arith.py in quick open", lambda: "arith.py" in driver.find_element(By.CSS_SELECTOR, ".quick-input-widget .monaco-list-row").text, 20)
-                _keys(driver, Keys.ENTER)
-                wait_for("the editor", lambda: driver.find_elements(By.CSS_SELECTOR, ".monaco-editor .view-lines .view-line"), 30)
+                open_file(driver, "arith.py")
 
                 # The extension starts the real server; its status item turns to the flame when the model is ready.
                 def status_ready() -> bool:
