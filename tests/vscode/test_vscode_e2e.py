@@ -117,23 +117,50 @@ def open_file(driver, name: str) -> None:
 
 
 def _ghost_text(driver) -> str:
+    """The ghost text shown on the cursor's line (Monaco renders further lines in view zones)."""
     from selenium.webdriver.common.by import By
 
-    parts = driver.find_elements(By.CSS_SELECTOR, ".monaco-editor .ghost-text-decoration, .monaco-editor .ghost-text")
-    return "".join(part.get_attribute("textContent") or "" for part in parts)
+    parts = driver.find_elements(By.CSS_SELECTOR, ".monaco-editor .ghost-text-decoration, .monaco-editor .ghost-text-decoration-preview")
+    return "".join(part.get_attribute("textContent") or "" for part in parts).replace("\u00a0", " ")
+
+
+def _wait_for_ghost_text(driver, timeout: float) -> str:
+    """Waits for ghost text, asking for it again now and then in case a request was superseded."""
+    deadline = time.monotonic() + timeout
+    next_trigger = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        ghost = _ghost_text(driver)
+        if ghost.strip():
+            return ghost
+        if time.monotonic() > next_trigger:
+            _run_command(driver, "Trigger Inline Suggestion")
+            next_trigger = time.monotonic() + 20
+        time.sleep(0.5)
+    raise AssertionError(f"no ghost text appeared within {timeout:.0f} s")
+
+
+# The editor's lines as typed, without the ghost text Monaco renders inside them; and the cursor's line.
+_LINES_SCRIPT = """
+const editor = document.querySelector('.monaco-editor .view-lines');
+const text = (line) => {
+  const copy = line.cloneNode(true);
+  copy.querySelectorAll('.ghost-text-decoration, .ghost-text-decoration-preview').forEach((n) => n.remove());
+  return copy.textContent.replace(/\\u00a0/g, ' ');
+};
+const lines = [...editor.querySelectorAll('.view-line')];
+const current = document.querySelector('.monaco-editor .view-overlays .current-line');
+const top = current ? current.parentElement.style.top : null;
+const cursor = lines.find((line) => line.style.top === top);
+return [lines.map(text), cursor ? text(cursor) : ''];
+"""
+
+
+def _lines(driver) -> list[str]:
+    return [line.rstrip() for line in driver.execute_script(_LINES_SCRIPT)[0]]
 
 
 def _current_line(driver) -> str:
-    from selenium.webdriver.common.by import By
-
-    lines = driver.find_elements(By.CSS_SELECTOR, ".monaco-editor .view-overlays .current-line")
-    if not lines:
-        return ""
-    top = lines[0].find_element(By.XPATH, "..").get_attribute("style")
-    for line in driver.find_elements(By.CSS_SELECTOR, ".monaco-editor .view-lines .view-line"):
-        if line.get_attribute("style") == top:
-            return (line.get_attribute("textContent") or "").replace("\u00a0", " ")
-    return ""
+    return driver.execute_script(_LINES_SCRIPT)[1]
 
 
 def test_vscode_shows_ghost_text_and_generates_tests(vsix: Path, tmp_path: Path) -> None:
@@ -165,27 +192,28 @@ def test_vscode_shows_ghost_text_and_generates_tests(vsix: Path, tmp_path: Path)
                 driver.find_element(By.CSS_SELECTOR, ".monaco-editor .view-lines").click()
                 _chord(driver, Keys.CONTROL, Keys.END)
                 _keys(driver, TYPED, pause=0.2)
-                deadline = time.monotonic() + 150
-                ghost = ""
-                while time.monotonic() < deadline and not ghost.strip():
-                    ghost = _ghost_text(driver)
-                    if not ghost.strip():
-                        time.sleep(1)
-                        if int(deadline - time.monotonic()) % 20 == 0:
-                            _chord(driver, Keys.ALT, "\\")  # editor.action.inlineSuggest.trigger
-                ghost = ghost.replace("\u00a0", " ")
-                assert ghost.strip(), "no ghost text appeared"
+                _wait_for_ghost_text(driver, 150)
                 driver.save_screenshot(str(artifacts / "ghost-text.png"))
 
-                # Tab accepts it into the line.
+                # Escape dismisses it; asking again brings it back.
+                _keys(driver, Keys.ESCAPE)
+                wait_for("the ghost text to go", lambda: not _ghost_text(driver).strip(), 10)
+                _run_command(driver, "Trigger Inline Suggestion")
+                ghost = _wait_for_ghost_text(driver, 90)
                 before = _current_line(driver)
-                _keys(driver, Keys.TAB)
-                first_line = ghost.splitlines()[0]
+                full = (before + ghost).rstrip()
+
+                # Ctrl+Right accepts its next word, Tab the rest.
+                _chord(driver, Keys.CONTROL, Keys.ARROW_RIGHT)
                 wait_for(
-                    "the accepted suggestion in the line",
-                    lambda: _current_line(driver).startswith(before.rstrip()) and first_line.strip() in _current_line(driver),
+                    "a word of the suggestion in the line",
+                    lambda: (line := _current_line(driver).rstrip()) != before.rstrip() and full.startswith(line),
                     10,
                 )
+                if _ghost_text(driver).strip():
+                    _keys(driver, Keys.TAB)
+                wait_for("the whole suggestion in the file", lambda: full in _lines(driver), 10)
+                first_line = ghost.strip()
                 assert not _ghost_text(driver).strip(), "the ghost text stays after accepting"
 
                 # Back to the file on disk, cursor in add(), then the command.
