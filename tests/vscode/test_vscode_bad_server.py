@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from code_server import CodeServer, build_vsix, headless_chromium, missing_tools, wait_for
+from code_server import CodeServer, headless_chromium, wait_for
 from test_vscode_e2e import SETTINGS, open_file
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
@@ -21,13 +21,6 @@ echo "fireside: simulated failure at start (exit 3)" >&2
 exit 3
 """
 
-
-@pytest.fixture(scope="module")
-def vsix() -> Path:
-    missing = missing_tools()
-    if missing:
-        pytest.skip(f"scripts/setup.d/20-vscode did not install {', '.join(missing)}")
-    return build_vsix()
 
 
 def _toasts(driver) -> list[str]:

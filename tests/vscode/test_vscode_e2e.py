@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from code_server import CodeServer, build_vsix, headless_chromium, missing_tools, wait_for
+from code_server import CodeServer, headless_chromium, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.model, pytest.mark.timeout(900)]
 
@@ -53,13 +53,6 @@ SETTINGS = {
     "fireside.threads": 1,
 }
 
-
-@pytest.fixture(scope="module")
-def vsix() -> Path:
-    missing = missing_tools()
-    if missing:
-        pytest.skip(f"scripts/setup.d/20-vscode did not install {', '.join(missing)}")
-    return build_vsix()
 
 
 def _keys(driver, *keys: str, pause: float = 0.05) -> None:

@@ -220,8 +220,13 @@ class Fireside implements vscode.Disposable {
       middleware: {
         workspace: {
           // The server asks for section "fireside": it gets its own settings, not the client's.
-          configuration: (params, token, next) =>
-            params.items.map((item) => (item.section === SECTION ? this.serverSettings() : undefined)) ?? next(params, token),
+          configuration: async (params, token, next) => {
+            const answers = await next(params, token);
+            if (!Array.isArray(answers)) {
+              return answers; // an error
+            }
+            return params.items.map((item, index) => (item.section === SECTION ? this.serverSettings() : answers[index]));
+          },
         },
         provideInlineCompletionItems: async (document, position, context, token, next) => {
           if (!this.languageEnabled(document)) {
