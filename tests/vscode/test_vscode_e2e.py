@@ -232,6 +232,17 @@ def test_vscode_shows_ghost_text_and_generates_tests(vsix: Path, tmp_path: Path)
                     lambda: any(test_file.name in tab.text for tab in driver.find_elements(By.CSS_SELECTOR, ".tabs-container .tab")),
                     30,
                 )
+                add_tests = re.findall(r"def (test_\w*add\w*)", text)
+                assert add_tests, text
+
+                # Outside any function: tests for every function of the file, added to the same test file.
+                open_file(driver, "arith.py")
+                driver.find_element(By.CSS_SELECTOR, ".monaco-editor .view-lines").click()
+                _chord(driver, Keys.CONTROL, Keys.HOME)
+                _keys(driver, Keys.DOWN, Keys.DOWN, Keys.DOWN)  # the blank line after add()
+                _run_command(driver, "Fireside: Generate Hypothesis tests")
+                text = wait_for("tests for subtract in the test file", lambda: "subtract" in (t := test_file.read_text()) and t, 300, interval=2)
+                assert all(f"def {name}" in text for name in add_tests), "the earlier tests were lost"
                 driver.save_screenshot(str(artifacts / "generated-tests.png"))
             except BaseException:
                 shot = artifacts / "failure.png"

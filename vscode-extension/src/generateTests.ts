@@ -81,6 +81,11 @@ export async function generateTests(client: LanguageClient | undefined, log: vsc
           continue;
         }
         for (const uri of touchedUris(resolved.edit)) {
+          // Saved at once: the server plans the next action's edit from the test file on disk.
+          const testDocument = await vscode.workspace.openTextDocument(vscode.Uri.parse(uri));
+          if (testDocument.isDirty) {
+            await testDocument.save();
+          }
           if (!opened.includes(uri)) {
             opened.push(uri);
           }
@@ -89,11 +94,6 @@ export async function generateTests(client: LanguageClient | undefined, log: vsc
     },
   );
   for (const uri of opened) {
-    const testDocument = await vscode.workspace.openTextDocument(vscode.Uri.parse(uri));
-    // The edit is fresh generated code: save it so that it can be run at once.
-    if (testDocument.isDirty) {
-      await testDocument.save();
-    }
-    await vscode.window.showTextDocument(testDocument, { preview: false });
+    await vscode.window.showTextDocument(vscode.Uri.parse(uri), { preview: false });
   }
 }
