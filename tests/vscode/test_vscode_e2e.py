@@ -5,6 +5,7 @@ test file. Slow (a minute or two): marked ``e2e`` and ``model``."""
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import time
@@ -244,6 +245,20 @@ def test_vscode_shows_ghost_text_and_generates_tests(vsix: Path, tmp_path: Path)
                 text = wait_for("tests for subtract in the test file", lambda: "subtract" in (t := test_file.read_text()) and t, 300, interval=2)
                 assert all(f"def {name}" in text for name in add_tests), "the earlier tests were lost"
                 driver.save_screenshot(str(artifacts / "generated-tests.png"))
+
+                # The status item's menu switches Fireside off for the current language (a language-specific setting).
+                open_file(driver, "arith.py")
+                driver.find_element(By.CSS_SELECTOR, ".part.statusbar .statusbar-item .codicon-flame").click()
+                wait_for("the Fireside menu", lambda: "Disable for python" in driver.find_element(By.CSS_SELECTOR, ".quick-input-widget").text, 20)
+                _keys(driver, "Disable for python", pause=0.3)
+                _keys(driver, Keys.ENTER)
+                wait_for(
+                    "the status item to say off for python",
+                    lambda: driver.find_elements(By.CSS_SELECTOR, ".part.statusbar .statusbar-item .codicon-circle-slash"),
+                    20,
+                )
+                user_settings = json.loads((server.user_data / "User" / "settings.json").read_text())
+                assert user_settings.get("[python]", {}).get("fireside.enable") is False, user_settings
             except BaseException:
                 shot = artifacts / "failure.png"
                 driver.save_screenshot(str(shot))
