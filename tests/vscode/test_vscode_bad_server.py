@@ -1,10 +1,12 @@
-"""A server that cannot start, in a real VS Code (code-server + headless Chromium): one notification that says
-what to fix, with a "Show logs" button that shows the server's own words, no restart loop; and a settings change
-restarts the client (here into a missing fireside.path, which is reported as such)."""
+"""In a real VS Code (code-server + headless Chromium): a server that cannot start is one notification that says
+what to fix, with a "Show logs" button that shows the server's own words, and no restart loop; a settings change
+restarts the client (into a missing fireside.path, reported as such, then into a stand-in server whose
+fireside/alert notifications show as one notification each and in the "Fireside Alerts" view)."""
 
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -29,7 +31,17 @@ def _toasts(driver) -> list[str]:
     return [toast.text for toast in driver.find_elements(By.CSS_SELECTOR, ".notifications-toasts .notification-toast")]
 
 
-def test_a_server_that_cannot_start_is_reported_once_with_its_logs(vsix: Path, tmp_path: Path) -> None:
+def _alert_rows(driver) -> list[str]:
+    from selenium.webdriver.common.by import By
+
+    for pane in driver.find_elements(By.CSS_SELECTOR, ".split-view-view .pane"):
+        headers = pane.find_elements(By.CSS_SELECTOR, ".pane-header")
+        if headers and "FIRESIDE ALERTS" in headers[0].text.upper():
+            return [row.text for row in pane.find_elements(By.CSS_SELECTOR, ".monaco-list-row")] or [pane.text]
+    return []
+
+
+def test_start_failures_are_reported_once_and_alerts_are_shown(vsix: Path, tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
 
     workspace = tmp_path / "workspace"
@@ -86,6 +98,38 @@ def test_a_server_that_cannot_start_is_reported_once_with_its_logs(vsix: Path, t
                 )
                 assert counter.read_text().count("started") == 1
                 driver.save_screenshot(str(artifacts / "bad-server.png"))
+
+                # A server that sends alerts: one notification per new alert (not the server's showMessage echo,
+                # not the re-send), listed in the Fireside Alerts view until it resolves.
+                stand_in = tmp_path / "stand-in-fireside"
+                resolve_trigger = tmp_path / "resolve-now"
+                stand_in.write_text(
+                    f"#!/bin/sh\nexec '{sys.executable}' '{Path(__file__).with_name('stand_in_server.py')}' '{resolve_trigger}'\n"
+                )
+                stand_in.chmod(0o755)
+                for button in driver.find_elements(By.CSS_SELECTOR, ".notifications-toasts .notification-toast .codicon-notifications-clear"):
+                    button.click()
+                workspace_settings.write_text(json.dumps({"fireside.path": str(stand_in)}))
+                alert_toast = wait_for(
+                    "the alert notification",
+                    lambda: next((t for t in _toasts(driver) if "Fireside anomaly: checkout latency is anomalous" in t), None),
+                    60,
+                )
+                assert "Open graph" in alert_toast and "Show alerts" in alert_toast, alert_toast
+                time.sleep(3)  # the echo and the re-send have arrived by now
+                assert sum("checkout latency" in t for t in _toasts(driver)) == 1, _toasts(driver)
+                assert driver.find_elements(By.CSS_SELECTOR, ".part.statusbar .statusbar-item .codicon-flame")
+                show_alerts = next(
+                    b for b in driver.find_elements(By.CSS_SELECTOR, ".notifications-toasts .notification-toast .monaco-button") if b.text == "Show alerts"
+                )
+                show_alerts.click()
+                rows = wait_for("the alert in the Fireside Alerts view", lambda: [r for r in _alert_rows(driver) if "checkout latency" in r], 20)
+                assert "the level jumped" in rows[0] and "815" in rows[0], rows
+                driver.save_screenshot(str(artifacts / "alerts.png"))
+
+                resolve_trigger.touch()
+                wait_for("the resolved notification", lambda: any("resolved: checkout latency" in t for t in _toasts(driver)), 30)
+                wait_for("the alert to leave the view", lambda: not any("checkout latency" in r for r in _alert_rows(driver)), 20)
             except BaseException:
                 shot = artifacts / "failure.png"
                 driver.save_screenshot(str(shot))
