@@ -1,7 +1,9 @@
 """The extension in a real VS Code (code-server 4.100.3 = VS Code 1.100.3, headless Chromium): it installs
 from the .vsix built by scripts/build-vsix, starts the real server with the real model, shows its completion
-as ghost text while the user types, accepts it with Tab, and "Fireside: Generate Hypothesis tests" writes a
-test file. Slow (a minute or two): marked ``e2e`` and ``model``."""
+as ghost text while the user types (Esc dismisses it, Ctrl+Right accepts a word, Tab the rest),
+"Fireside: Generate Hypothesis tests" writes a test file (for the function at the cursor, then for the whole
+file), and the status item's menu switches Fireside off for Python. Slow (about two minutes): marked ``e2e``
+and ``model``."""
 
 from __future__ import annotations
 
@@ -53,7 +55,6 @@ SETTINGS = {
     "fireside.path": str(FIRESIDE),
     "fireside.threads": 1,
 }
-
 
 
 def _keys(driver, *keys: str, pause: float = 0.05) -> None:
