@@ -1,0 +1,167 @@
+"""A real VS Code for the extension's end-to-end test: code-server (installed by scripts/setup.d/20-vscode)
+driven through headless Chromium with Selenium and the Debian chromedriver."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+REPO = Path(__file__).resolve().parents[2]
+CODE_SERVER_VERSION = "4.100.3"
+CODE_SERVER = Path(
+    os.environ.get("FIRESIDE_CODE_SERVER_DIR", REPO / ".cache" / f"code-server-{CODE_SERVER_VERSION}")
+) / "node_modules" / ".bin" / "code-server"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+T = TypeVar("T")
+
+
+def missing_tools() -> list[str]:
+    missing = []
+    if not CODE_SERVER.exists():
+        missing.append(f"code-server {CODE_SERVER_VERSION} ({CODE_SERVER})")
+    if CHROMIUM is None or CHROMEDRIVER is None:
+        missing.append("chromium and chromium-driver")
+    if shutil.which("npm") is None:
+        missing.append("npm")
+    return missing
+
+
+def build_vsix() -> Path:
+    result = subprocess.run([str(REPO / "scripts" / "build-vsix")], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, f"build-vsix failed:\n{result.stderr[-4000:]}"
+    vsix = Path(result.stdout.strip().splitlines()[-1])
+    assert vsix.is_file() and vsix.name.startswith("fireside-") and vsix.suffix == ".vsix", vsix
+    return vsix
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(what: str, probe: Callable[[], T | None], timeout: float, interval: float = 0.5) -> T:
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = probe()
+        except Exception as error:  # the page is still changing under us
+            last_error = error
+            value = None
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}" + (f" (last error: {last_error})" if last_error else ""))
+
+
+class CodeServer:
+    """code-server with its own user-data and extensions directories, serving one folder."""
+
+    def __init__(self, home: Path, settings: dict[str, Any]) -> None:
+        self.home = home
+        self.user_data = home / "user-data"
+        self.extensions = home / "extensions"
+        self.log_path = home / "code-server.log"
+        (self.user_data / "User").mkdir(parents=True, exist_ok=True)
+        self.extensions.mkdir(parents=True, exist_ok=True)
+        (self.user_data / "User" / "settings.json").write_text(json.dumps(settings, indent=2))
+        self.env = {
+            **os.environ,
+            # Keep code-server's own config file out of the real home directory.
+            "XDG_CONFIG_HOME": str(home / "config"),
+            "XDG_DATA_HOME": str(home / "data"),
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+        self.port = 0
+
+    def _args(self) -> list[str]:
+        return [
+            str(CODE_SERVER),
+            "--user-data-dir", str(self.user_data),
+            "--extensions-dir", str(self.extensions),
+            "--disable-telemetry",
+            "--disable-update-check",
+        ]
+
+    def install_extension(self, vsix: Path) -> None:
+        result = subprocess.run(
+            [*self._args(), "--install-extension", str(vsix)], capture_output=True, text=True, env=self.env, timeout=180
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert any(path.name.startswith("fireside.fireside-") for path in self.extensions.iterdir()), result.stdout
+
+    def start(self, folder: Path) -> str:
+        self.port = free_port()
+        log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            [*self._args(), "--bind-addr", f"127.0.0.1:{self.port}", "--auth", "none", str(folder)],
+            stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True,
+        )
+        url = f"http://127.0.0.1:{self.port}/"
+
+        def healthy() -> bool:
+            assert self.process is not None and self.process.poll() is None, self.log_path.read_text()
+            with urllib.request.urlopen(url + "healthz", timeout=2) as response:
+                return response.status == 200
+
+        wait_for("code-server to listen", healthy, 60)
+        return f"{url}?folder={folder}"
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, 15)
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, 9)
+            self.process.wait(5)
+        self.process = None
+
+    def extension_host_logs(self) -> str:
+        """What the extension host and the Fireside output channel wrote (for failure reports)."""
+        texts = []
+        for path in sorted(self.user_data.glob("logs/**/*.log")):
+            if "exthost" in str(path) or "Fireside" in path.name or "fireside" in str(path):
+                texts.append(f"--- {path.relative_to(self.user_data)}\n{path.read_text(errors='replace')[-6000:]}")
+        return "\n".join(texts)
+
+
+@contextlib.contextmanager
+def headless_chromium(download_dir: Path) -> Iterator[Any]:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM  # type: ignore[assignment]
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1600,1000",
+        f"--user-data-dir={download_dir / 'chromium-profile'}",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+    ):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()

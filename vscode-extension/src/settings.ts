@@ -1,0 +1,59 @@
+/**
+ * Which `fireside.*` settings go to the server, and how. The server's config model
+ * (server/fireside/config.py) rejects unknown keys, so the client-only settings never reach it.
+ * No `vscode` import: unit-tested in plain Node.
+ */
+
+export const SECTION = 'fireside';
+
+/** Settings the extension itself uses; never sent to the server. */
+export const CLIENT_ONLY_SETTINGS: ReadonlySet<string> = new Set(['enable', 'path', 'interpreter', 'trace.server']);
+
+/** Settings whose change needs a new server process (how it is started, or which documents it sees). */
+export const RESTART_SETTINGS: readonly string[] = ['path', 'interpreter', 'enabledLanguages'];
+
+/** The server settings among the keys of `contributes.configuration.properties` ("fireside.maxTokens" → "maxTokens"). */
+export function serverSettingNames(contributedKeys: Iterable<string>): string[] {
+  const names: string[] = [];
+  for (const key of contributedKeys) {
+    if (!key.startsWith(`${SECTION}.`)) {
+      continue;
+    }
+    const name = key.slice(SECTION.length + 1);
+    if (!CLIENT_ONLY_SETTINGS.has(name)) {
+      names.push(name);
+    }
+  }
+  return names;
+}
+
+/**
+ * The settings object the server receives (initializationOptions, workspace/configuration and
+ * didChangeConfiguration): server settings only, camelCase, as the user set them.
+ * Values VS Code reports as undefined are left out so that the server uses its defaults.
+ */
+export function serverSettings(names: readonly string[], get: (name: string) => unknown): Record<string, unknown> {
+  const settings: Record<string, unknown> = {};
+  for (const name of names) {
+    const value = get(name);
+    if (value !== undefined) {
+      settings[name] = value;
+    }
+  }
+  return settings;
+}
+
+/** Whether a configuration change (asked per affected `fireside.X` key) needs a new server process. */
+export function needsRestart(affects: (section: string) => boolean): boolean {
+  return RESTART_SETTINGS.some((name) => affects(`${SECTION}.${name}`));
+}
+
+/** Whether any server setting changed (then the server is told through didChangeConfiguration). */
+export function affectsServer(names: readonly string[], affects: (section: string) => boolean): boolean {
+  return names.some((name) => affects(`${SECTION}.${name}`));
+}
+
+/** Whether completions are on for a language: the client switch and the server's language list agree. */
+export function enabledFor(languageId: string, clientEnabled: boolean, enabledLanguages: readonly string[]): boolean {
+  return clientEnabled && enabledLanguages.includes(languageId);
+}

@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { expandPath, Probe, ResolveInputs, resolveServer, venvExecutable } from '../src/interpreter';
+
+function inputs(overrides: Partial<ResolveInputs> = {}): ResolveInputs {
+  return {
+    pathSetting: '',
+    interpreterSetting: '',
+    pythonExtensionInterpreter: undefined,
+    workspaceFolders: ['/work/project'],
+    envPath: '/usr/local/bin:/usr/bin',
+    platform: 'linux',
+    home: '/home/me',
+    ...overrides,
+  };
+}
+
+/** A file system with these executables, and these interpreters that can import fireside. */
+function probe(executables: string[], withFireside: string[] = []): Probe & { asked: string[] } {
+  const asked: string[] = [];
+  return {
+    asked,
+    async isExecutable(file) {
+      asked.push(file);
+      return executables.includes(file);
+    },
+    async importsFireside(python) {
+      return withFireside.includes(python);
+    },
+  };
+}
+
+test('fireside.path wins over everything else', async () => {
+  const files = probe(['/opt/fireside/bin/fireside', '/work/project/.venv/bin/fireside', '/usr/bin/fireside']);
+  const result = await resolveServer(inputs({ pathSetting: '/opt/fireside/bin/fireside', interpreterSetting: '/usr/bin/python3' }), files);
+  assert.deepEqual(result, { ok: true, launch: { command: '/opt/fireside/bin/fireside', args: ['serve'], source: 'the fireside.path setting' } });
+});
+
+test('a wrong fireside.path is reported, not replaced by something found elsewhere', async () => {
+  const result = await resolveServer(inputs({ pathSetting: '~/missing/fireside' }), probe(['/usr/bin/fireside']));
+  assert.equal(result.ok, false);
+  assert.ok(!result.ok);
+  assert.match(result.problem, /fireside\.path is "\/home\/me\/missing\/fireside", which is not an executable file/);
+  assert.match(result.fix, /Set fireside\.path/);
+});
+
+test('fireside.interpreter runs python -m fireside serve when it can import fireside', async () => {
+  const result = await resolveServer(inputs({ interpreterSetting: '/usr/bin/python3' }), probe(['/usr/bin/python3'], ['/usr/bin/python3']));
+  assert.ok(result.ok);
+  assert.deepEqual(result.launch.args, ['-m', 'fireside', 'serve']);
+  assert.equal(result.launch.command, '/usr/bin/python3');
+});
+
+test('an interpreter without fireside is a clear error naming the fix', async () => {
+  const result = await resolveServer(inputs({ interpreterSetting: '/usr/bin/python3' }), probe(['/usr/bin/python3', '/usr/bin/fireside']));
+  assert.ok(!result.ok);
+  assert.match(result.problem, /cannot import fireside/);
+  assert.match(result.fix, /-m pip install fireside/);
+});
+
+test('a missing interpreter file is reported as such', async () => {
+  const result = await resolveServer(inputs({ interpreterSetting: '/nope/python' }), probe([]));
+  assert.ok(!result.ok);
+  assert.match(result.problem, /not an executable file/);
+});
+
+test("the Python extension's interpreter comes before .venv and PATH, when it has fireside", async () => {
+  const files = probe(['/envs/a/bin/python', '/work/project/.venv/bin/fireside', '/usr/bin/fireside'], ['/envs/a/bin/python']);
+  const result = await resolveServer(inputs({ pythonExtensionInterpreter: '/envs/a/bin/python' }), files);
+  assert.ok(result.ok);
+  assert.equal(result.launch.command, '/envs/a/bin/python');
+  assert.equal(result.launch.source, "the Python extension's interpreter");
+});
+
+test("the Python extension's interpreter without fireside is skipped for the workspace .venv", async () => {
+  const files = probe(['/envs/a/bin/python', '/work/project/.venv/bin/fireside', '/usr/bin/fireside']);
+  const result = await resolveServer(inputs({ pythonExtensionInterpreter: '/envs/a/bin/python' }), files);
+  assert.ok(result.ok);
+  assert.deepEqual(result.launch, { command: '/work/project/.venv/bin/fireside', args: ['serve'], source: '.venv in /work/project' });
+});
+
+test('PATH is searched in order, last', async () => {
+  const result = await resolveServer(inputs(), probe(['/usr/bin/fireside', '/usr/local/bin/fireside']));
+  assert.ok(result.ok);
+  assert.equal(result.launch.command, '/usr/local/bin/fireside');
+  assert.equal(result.launch.source, 'PATH');
+});
+
+test('nothing found: the answer lists what was tried and how to fix it', async () => {
+  const result = await resolveServer(inputs({ pythonExtensionInterpreter: '/envs/a/bin/python' }), probe(['/envs/a/bin/python']));
+  assert.ok(!result.ok);
+  assert.equal(result.problem, 'The Fireside server was not found.');
+  assert.deepEqual(result.tried, [
+    "/envs/a/bin/python (the Python extension's interpreter: no fireside module)",
+    '/work/project/.venv/bin/fireside',
+    'fireside on PATH',
+  ]);
+  assert.match(result.fix, /set fireside\.path/);
+});
+
+test('Windows layouts: Scripts\\fireside.exe and ; in PATH', async () => {
+  assert.equal(venvExecutable('C:\\proj', 'fireside', 'win32'), 'C:\\proj\\.venv\\Scripts\\fireside.exe');
+  const result = await resolveServer(
+    inputs({ platform: 'win32', workspaceFolders: [], envPath: 'C:\\a;C:\\tools' }),
+    probe(['C:\\tools\\fireside.exe']),
+  );
+  assert.ok(result.ok);
+  assert.equal(result.launch.command, 'C:\\tools\\fireside.exe');
+});
+
+test('expandPath understands ~ and ${workspaceFolder}', () => {
+  assert.equal(expandPath(' ~/bin/fireside ', '/home/me', undefined), '/home/me/bin/fireside');
+  assert.equal(expandPath('${workspaceFolder}/.venv/bin/fireside', '/home/me', '/w'), '/w/.venv/bin/fireside');
+  assert.equal(expandPath('~other/x', '/home/me', undefined), '~other/x');
+});

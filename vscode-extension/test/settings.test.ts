@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { affectsServer, CLIENT_ONLY_SETTINGS, enabledFor, needsRestart, serverSettingNames, serverSettings } from '../src/settings';
+
+const packageJson = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'));
+const contributed = Object.keys(packageJson.contributes.configuration.properties);
+
+test('server settings are the contributed ones minus the client-only ones', () => {
+  const names = serverSettingNames(contributed);
+  assert.ok(names.includes('maxTokens'));
+  assert.ok(names.includes('modelPath'));
+  for (const clientOnly of CLIENT_ONLY_SETTINGS) {
+    assert.ok(!names.includes(clientOnly), clientOnly);
+    assert.ok(contributed.includes(`fireside.${clientOnly}`), `package.json declares fireside.${clientOnly}`);
+  }
+  assert.equal(names.length, contributed.length - CLIENT_ONLY_SETTINGS.size);
+  assert.deepEqual(serverSettingNames(['other.maxTokens', 'fireside.path', 'fireside.threads']), ['threads']);
+});
+
+test('only the values the user set are sent, under their camelCase names', () => {
+  const user: Record<string, unknown> = { maxTokens: 32, enabledLanguages: ['python', 'rust'], path: '/x/fireside' };
+  const sent = serverSettings(['maxTokens', 'threads', 'enabledLanguages'], (name) => user[name]);
+  assert.deepEqual(sent, { maxTokens: 32, enabledLanguages: ['python', 'rust'] });
+});
+
+test('a change of path, interpreter or languages restarts the server; other server settings are pushed', () => {
+  const changed = (...keys: string[]) => (section: string) => keys.includes(section);
+  assert.equal(needsRestart(changed('fireside.path')), true);
+  assert.equal(needsRestart(changed('fireside.interpreter')), true);
+  assert.equal(needsRestart(changed('fireside.enabledLanguages')), true);
+  assert.equal(needsRestart(changed('fireside.maxTokens')), false);
+  assert.equal(affectsServer(['maxTokens', 'threads'], changed('fireside.maxTokens')), true);
+  assert.equal(affectsServer(['maxTokens', 'threads'], changed('fireside.enable')), false);
+});
+
+test('completions are on for a language only when both switches agree', () => {
+  assert.equal(enabledFor('python', true, ['python']), true);
+  assert.equal(enabledFor('python', false, ['python']), false);
+  assert.equal(enabledFor('rust', true, ['python']), false);
+});
