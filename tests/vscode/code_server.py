@@ -17,8 +17,10 @@ from typing import Any, TypeVar
 
 REPO = Path(__file__).resolve().parents[2]
 CODE_SERVER_VERSION = "4.100.3"
+# Outside the checkout (the user's cache), so a fresh clone — CI's — does not install it again.
+USER_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
 CODE_SERVER = Path(
-    os.environ.get("FIRESIDE_CODE_SERVER_DIR", REPO / ".cache" / f"code-server-{CODE_SERVER_VERSION}")
+    os.environ.get("FIRESIDE_CODE_SERVER_DIR", USER_CACHE / "fireside" / f"code-server-{CODE_SERVER_VERSION}")
 ) / "node_modules" / ".bin" / "code-server"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
