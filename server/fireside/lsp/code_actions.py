@@ -100,7 +100,11 @@ class WorkerModel:
                 lambda engine: generate_with_engine(engine, prompt, max_tokens=max_tokens, stop=stop, cancelled=cancelled)
             )  # type: ignore[return-value]
 
-        return asyncio.run_coroutine_threadsafe(ask(), self._loop).result(MODEL_ANSWER_SECONDS)
+        try:
+            return asyncio.run_coroutine_threadsafe(ask(), self._loop).result(MODEL_ANSWER_SECONDS)
+        except Cancelled:
+            logger.info("code action cancelled: the model stopped during generation %d", self.generations)
+            raise
 
 
 def _field(data: Any, name: str) -> Any:
