@@ -153,6 +153,12 @@ def test_syntax_errors_get_the_missing_colon_or_bracket(scripted):
     outcome, how = fix(text, "invalid syntax", 0, scripted=scripted)
     assert how == "syntax" and outcome.edit.apply(text).startswith("def f(x):\n")
     assert [edit.new_text for edit in syntax_candidates("y = g(h(1\n", 0)] == ["))"]
+    assert [edit.new_text for edit in syntax_candidates("    retrun x\n", 0)] == ["return"]
+    text = "def f(x):\n    if x = 1:\n        print 'one', x\n"
+    outcome, how = fix(text, "invalid syntax", 1, scripted=scripted)
+    assert how == "syntax" and outcome.edit.apply(text).split("\n")[1] == "    if x == 1:"
+    outcome, how = fix(text.replace("x = 1", "x == 1"), "Missing parentheses in call to 'print'", 2, scripted=scripted)
+    assert how == "syntax" and outcome.edit.apply(text.replace("x = 1", "x == 1")).split("\n")[2] == "        print('one', x)"
 
 
 def test_the_model_fallback_rewrites_one_line_and_is_checked(scripted):
@@ -163,6 +169,11 @@ def test_the_model_fallback_rewrites_one_line_and_is_checked(scripted):
     assert outcome.edit is None and "unchanged" in outcome.reason
     outcome, _ = fix(text, "invalid syntax", 1, "return (x", scripted=scripted)
     assert outcome.edit is None and "syntax error" in outcome.reason
+    outcome, _ = fix(text, "invalid syntax", 1, "print('hello world')", scripted=scripted)
+    assert outcome.edit is None and "rewrote the line" in outcome.reason
+    named = "def f(x):\n    return x + offset\n"
+    outcome, _ = fix(named, "undefined name 'offset'", 1, "return x + offset + 0", scripted=scripted)
+    assert outcome.edit is None and "still uses the undefined name offset" in outcome.reason
 
 
 def test_undefined_name_messages_of_several_linters():

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import builtins
 import difflib
+import keyword
 import re
 import sys
 from collections.abc import Mapping
@@ -27,6 +28,10 @@ from fireside.actions.text import retry_note
 from fireside.actions.validate import Check, Edit, EditRejected, Outcome, checked_edit, compile_error, validate
 
 LINE_TOKENS = 64
+# A fix changes a line a little; a small model that "fixes" `if x = 1:` into `print(x)` wrote another program.
+MIN_LINE_SIMILARITY = 0.6
+_PY2_PRINT = re.compile(r"^(\s*)print\s+(?![(=])(.+?)\s*$")
+_CONDITION_ASSIGN = re.compile(r"^(\s*(?:if|elif|while)\b[^=!<>:]*?[^=!<>:])=([^=])")
 CONTEXT_LINES_ABOVE = 15
 CONTEXT_LINES_BELOW = 3
 
@@ -180,7 +185,8 @@ def _line_span(text: str, line: int) -> tuple[int, int]:
 
 
 def syntax_candidates(text: str, line: int) -> list[Edit]:
-    """Deterministic repairs around ``line`` (0-based): a missing block colon, unclosed brackets."""
+    """Deterministic repairs around ``line`` (0-based): a missing block colon, unclosed brackets, ``=`` for
+    ``==`` in a condition, Python 2's print statement, a misspelt keyword."""
     lines = _lines(text)
     candidates: list[Edit] = []
     for index in (line, line - 1):
@@ -202,6 +208,17 @@ def syntax_candidates(text: str, line: int) -> list[Edit]:
         if opened:
             cut = start + len(code.rstrip(":"))
             candidates.append(Edit(cut, cut, "".join(reversed(opened))))
+        if match := _CONDITION_ASSIGN.match(code):  # `if x = 1:` meant a comparison
+            at = start + len(match.group(1))
+            candidates.append(Edit(at, at + 1, "=="))
+        words = code.split()
+        if words and words[0].isidentifier() and not keyword.iskeyword(words[0]):
+            near = difflib.get_close_matches(words[0], keyword.kwlist, n=1, cutoff=0.8)
+            if near:  # `retrun x`
+                at = start + len(code) - len(code.lstrip())
+                candidates.append(Edit(at, at + len(words[0]), near[0]))
+        if match := _PY2_PRINT.match(code):  # Python 2's print statement
+            candidates.append(Edit(start + len(match.group(1)), start + len(code), f"print({match.group(2)})"))
     return candidates
 
 
@@ -237,6 +254,12 @@ def _model_line_edit(
         raise EditRejected("the model wrote no corrected line")
     if fixed == old.strip():
         raise EditRejected("the model repeated the line unchanged")
+    similarity = difflib.SequenceMatcher(None, old.strip(), fixed).ratio()
+    if similarity < MIN_LINE_SIMILARITY:
+        raise EditRejected(f"the model rewrote the line instead of fixing it ({fixed[:60]!r})")
+    name = undefined_name(diagnostic.message)
+    if name and re.search(rf"\b{re.escape(name)}\b", fixed):
+        raise EditRejected(f"the corrected line still uses the undefined name {name}")
     start, end = _line_span(text, diagnostic.line)
     return Edit(start, end, indent + fixed)
 

@@ -63,6 +63,7 @@ class WorkerTextGenerator:
 
     def generate(self, prompt: str, *, max_tokens: int, stop: Sequence[str] = ()) -> str:
         async def ask() -> str:
+            self._server.completions.cancel_prefetches()  # a prefetch must not make the user wait
             return await self._server.completions.run_on_worker(
                 lambda engine: engine.generate(prompt, max_tokens=max_tokens, stop=stop)
             )  # type: ignore[return-value]
@@ -96,6 +97,7 @@ class WorkerModel:
         cancelled = self._cancel.is_set
 
         async def ask() -> str:
+            self._server.completions.cancel_prefetches()  # a prefetch must not make the user wait
             return await self._server.completions.run_on_worker(
                 lambda engine: generate_with_engine(engine, prompt, max_tokens=max_tokens, stop=stop, cancelled=cancelled)
             )  # type: ignore[return-value]
