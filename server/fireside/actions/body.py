@@ -101,14 +101,18 @@ def complete_body(text: str, line: int, model: TextModel, lookup: Lookup | None 
         answer = model.generate(prompt, max_tokens=BODY_TOKENS, stop=_STOPS)
         lines = trim_body(answer, indent)
         edit = Edit(start, end, lead)
+        cut = False
         while lines:
             edit = Edit(start, end, lead + "\n".join(lines))
             if not module_compiles or compile_error(edit.apply(text)) is None:
                 break
             lines.pop()  # cut by the token limit mid-statement: drop the unfinished line
+            cut = True
             while lines and not lines[-1].strip():
                 lines.pop()
         if not any(line.strip() and not line.strip().startswith("#") for line in lines):
+            if cut:
+                raise EditRejected(f"no complete statement within {BODY_TOKENS} tokens")
             raise EditRejected("the model wrote no statement for the body")
         if all(line.strip() in ("pass", "...") for line in lines if line.strip()):
             raise EditRejected("the model wrote an empty body again")
