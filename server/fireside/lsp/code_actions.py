@@ -13,8 +13,8 @@ import asyncio
 import logging
 import threading
 import uuid
-from pathlib import Path
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
@@ -22,6 +22,7 @@ from lsprotocol import types
 from fireside.actions import catalog
 from fireside.actions.model import Cancelled, generate_with_engine
 from fireside.actions.quick_fix import Diagnostic, module_name
+from fireside.actions.validate import Edit
 from fireside.documents import Document, uri_to_path
 from fireside.lsp import convert
 from fireside.lsp.server import FiresideServer, guarded
@@ -37,6 +38,7 @@ ACTION_KINDS = {
 }
 ADVERTISED_KINDS = [GENERATE_TESTS_KIND, *ACTION_KINDS.values()]
 MODEL_ANSWER_SECONDS = 60.0
+ACTION_GENERATION_SECONDS = 180.0  # one generation of an action (a body: up to 160 tokens, on a busy machine)
 MAX_WORKSPACE_FILES = 500
 MAX_WORKSPACE_FILE_BYTES = 1_000_000
 
@@ -103,7 +105,7 @@ class WorkerModel:
             )  # type: ignore[return-value]
 
         try:
-            return asyncio.run_coroutine_threadsafe(ask(), self._loop).result(MODEL_ANSWER_SECONDS)
+            return asyncio.run_coroutine_threadsafe(ask(), self._loop).result(ACTION_GENERATION_SECONDS)
         except Cancelled:
             logger.info("code action cancelled: the model stopped during generation %d", self.generations)
             raise
@@ -196,7 +198,7 @@ def workspace_for(ls: FiresideServer, current_path: str) -> catalog.Workspace:
     return catalog.Workspace(sources, modules, stubs)
 
 
-def text_edit(document: Document, edit: Any, encoding: convert.Encoding) -> types.WorkspaceEdit:
+def text_edit(document: Document, edit: Edit, encoding: convert.Encoding) -> types.WorkspaceEdit:
     start = document.position_at(edit.start, encoding)
     end = document.position_at(edit.end, encoding)
     identifier = types.OptionalVersionedTextDocumentIdentifier(uri=document.uri, version=document.version)
@@ -218,7 +220,7 @@ def register(server: FiresideServer) -> None:
                 return []
             if len(document.text) > ls.config.max_file_size or "\x00" in document.text:
                 return []
-            only = [str(kind) for kind in params.context.only] if params.context.only else None
+            only = [getattr(kind, "value", kind) for kind in params.context.only] if params.context.only else None
             line = params.range.start.line
             base = {"uri": document.uri, "line": line, "version": document.version}
             found: list[types.CodeAction] = []
@@ -307,6 +309,9 @@ async def resolve_model_action(ls: FiresideServer, action: types.CodeAction) -> 
         raise
     except Cancelled:
         return _drop(ls, action, "cancelled")
+    except Exception as error:  # the model failed or timed out: say so, keep serving
+        logger.exception("code action %s failed", kind)
+        return _drop(ls, action, f"the model failed ({type(error).__name__}: {error})")
     finally:
         if progress is not None:
             ls.work_done_progress.end(progress, types.WorkDoneProgressEnd(message="done"))
