@@ -247,6 +247,7 @@ def main() -> int:
     parser.add_argument("--per-action", type=int, default=12)
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--only", action="append", help="run only actions whose name contains this (repeatable)")
     args = parser.parse_args()
 
     from fireside.completion.default_model import default_model_path
@@ -264,6 +265,8 @@ def main() -> int:
         "Quick fix: undefined name": undefined_name_cases(roots, n, rng),
         "Quick fix: syntax error": syntax_cases(roots, n, rng),
     }
+    if args.only:
+        cases = {action: group for action, group in cases.items() if any(part.lower() in action.lower() for part in args.only)}
     package_sources = {
         root.name: [(str(path), path.read_text(encoding="utf-8")) for path in python_files(root)] for root in roots
     }
@@ -273,13 +276,19 @@ def main() -> int:
             return write_docstring(case.text, case.line, model), ""
         if action == "Add type hints":
             workspace = [(p, t) for p, t in package_sources[case.package] if p != str(case.path)]
-            return add_type_hints(case.text, case.line, model, workspace)[0], ""
+            outcome, report = add_type_hints(case.text, case.line, model, workspace)
+            for proposal in report.proposals:
+                key = ("-> None, without the model" if proposal.reason == "nothing is returned" else "kept") if proposal.kept else re.sub(r"^.* is no .*$", "contradicted by a default, call site or return",
+                                                          re.sub(r"^\S+ is not defined.*$", "unresolved name", proposal.reason))
+                annotations[key] += 1
+            return outcome, ""
         if action == "Complete function body":
             return complete_body(case.text, case.line, model), ""
         return quick_fix(case.text, case.diagnostic, model)  # type: ignore[arg-type]
 
     rows: list[Row] = []
     extra: dict[str, object] = {}
+    annotations: Counter[str] = Counter()  # what became of each annotation the model proposed
     for action, group in cases.items():
         row = Row(action)
         covered = 0
@@ -298,22 +307,23 @@ def main() -> int:
             extra["docstring_params_named"] = covered
         rows.append(row)
 
+    extra["annotations"] = dict(annotations)
     # Baselines, same run, same cases.
     baseline_docs = Row("Write docstring, free-form (baseline)")
     named = 0
-    for case in cases["Write docstring"]:
+    for case in cases.get("Write docstring", []):
         started = time.perf_counter()
         outcome = free_docstring(case.text, case.line, model)
         baseline_docs.outcomes.append((outcome, time.perf_counter() - started, "", False))
         named += params_covered(case.text, outcome, case)
     extra["free_docstring_params_named"] = named
     baseline_fix = Row("Quick fix: syntax error, model only (baseline)")
-    for case in cases["Quick fix: syntax error"]:
+    for case in cases.get("Quick fix: syntax error", []):
         started = time.perf_counter()
         outcome = model_only_fix(case, model)
         restored = outcome.edit is not None and outcome.edit.apply(case.text) == case.original
         baseline_fix.outcomes.append((outcome, time.perf_counter() - started, "model", restored))
-    rows += [baseline_docs, baseline_fix]
+    rows += [row for row in (baseline_docs, baseline_fix) if row.outcomes]
 
     summaries = [row.summary() for row in rows]
     print("\n| action | N | passed, first try | passed after regeneration | dropped | p50 | p90 | notes |")
@@ -328,8 +338,12 @@ def main() -> int:
             notes.append("dropped: " + "; ".join(f"{k} ({v})" for k, v in s["drop_reasons"].items()))
         print(f"| {s['action']} | {s['n']} | {s['first_try']} | {s['after_regeneration']} | {s['dropped']} | "
               f"{s['p50_s']:.1f} s | {s['p90_s']:.1f} s | {'; '.join(notes)} |")
-    print(f"\ndocstrings naming every parameter: skeleton {extra['docstring_params_named']}/{len(cases['Write docstring'])}, "
-          f"free-form {extra['free_docstring_params_named']}/{len(cases['Write docstring'])}")
+    if "Write docstring" in cases:
+        total = len(cases["Write docstring"])
+        print(f"\ndocstrings naming every parameter: skeleton {extra['docstring_params_named']}/{total}, "
+              f"free-form {extra['free_docstring_params_named']}/{total}")
+    if annotations:
+        print("annotations proposed by the model: " + ", ".join(f"{k} {v}" for k, v in annotations.most_common()))
     OUT.mkdir(exist_ok=True)
     (OUT / "actions_eval.json").write_text(json.dumps({"rows": summaries, **extra}, indent=2))
     return 0
