@@ -135,3 +135,25 @@ def test_any_returned_edit_leaves_a_parseable_file(action, answer, scripted):
         compile(outcome.edit.apply(SOURCE), "<edited>", "exec")
     else:
         assert outcome.reason
+
+
+BROKEN = SOURCE.replace("    return max(low, min(value, high))", "    return max(low, min(value,, high))")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(answer=model_output)
+def test_any_returned_syntax_fix_removes_errors(answer, scripted):
+    outcome, how = quick_fix(BROKEN, Diagnostic("invalid syntax", 0, 0, 6), scripted(answer))
+    if outcome.edit is not None:
+        fixed = outcome.edit.apply(BROKEN)
+        assert len(syntax_errors(fixed)) < len(syntax_errors(BROKEN))
+        assert fixed.split("\n")[:6] == BROKEN.split("\n")[:6] and fixed.split("\n")[7:] == BROKEN.split("\n")[7:]
+    else:
+        assert how == "model" and outcome.reason
+
+
+def test_the_syntax_fix_property_is_not_vacuous(scripted):
+    outcome, how = quick_fix(BROKEN, Diagnostic("invalid syntax", 0, 0, 6), scripted("return max(low, min(value, high))"))
+    assert how == "model" and outcome.edit.apply(BROKEN) == SOURCE
+    for action in ("docstring", "type hints", "body"):
+        assert ACTIONS[action](SOURCE, scripted("int")).edit is not None
