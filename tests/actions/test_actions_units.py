@@ -6,12 +6,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from fireside.actions.body import complete_body, trim_body
 from fireside.actions.catalog import BODY, DOCSTRING, TYPE_HINTS, offers
 from fireside.actions.docstring import detect_style, write_docstring
 from fireside.actions.quick_fix import Diagnostic, module_name, quick_fix, syntax_candidates, undefined_name
 from fireside.actions.source import Source
 from fireside.actions.type_hints import add_type_hints
+from scripted_model import ScriptedModel
+
+
+@pytest.fixture
+def scripted() -> type[ScriptedModel]:
+    return ScriptedModel
 
 CLAMP = '''import os
 

@@ -20,6 +20,12 @@ from fireside.actions.validate import (
     syntax_errors,
     validate,
 )
+from scripted_model import ScriptedModel
+
+
+@pytest.fixture
+def scripted() -> type[ScriptedModel]:
+    return ScriptedModel
 
 SOURCE = '''import os
 

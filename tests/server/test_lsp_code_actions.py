@@ -311,3 +311,23 @@ def test_real_model_actions_end_to_end(model_server):
     assert syntax_errors(text) == [] and edit["range"]["start"]["line"] == 6 == edit["range"]["end"]["line"]
     assert text == ACTIONS_SOURCE
     assert server.alive()
+
+
+def test_an_action_listed_before_an_edit_is_resolved_only_if_it_still_applies(tmp_path):
+    server, uri = _start(tmp_path, "--engine", "fake")
+    try:
+        server.wait_for(lambda m: m.get("method") == "fireside/status" and m["params"]["state"] == "ready", timeout=30)
+        (docstring,) = _actions(server, uri, CLAMP_LINE, only=["refactor.rewrite.fireside.docstring"])
+        diagnostic = {"range": _range(TITLE_LINE, 30, 32), "message": "undefined name 'os'"}
+        (fix,) = _actions(server, uri, TITLE_LINE, [diagnostic], only=["quickfix"])
+        # A comment added at the end: clamp is still where it was, the diagnostic's range is stale.
+        server.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": 2},
+                                                 "contentChanges": [{"text": ACTIONS_SOURCE + "# end\n"}]})
+        assert "edit" in server.call("codeAction/resolve", docstring)["result"]
+        assert "changed since" in server.call("codeAction/resolve", fix)["result"]["disabled"]["reason"]
+        # The function is gone from that line: the docstring action no longer applies.
+        server.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": 3},
+                                                 "contentChanges": [{"text": "\n\n\n\n\n" + ACTIONS_SOURCE}]})
+        assert "changed since" in server.call("codeAction/resolve", docstring)["result"]["disabled"]["reason"]
+    finally:
+        server.close()

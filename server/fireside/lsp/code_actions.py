@@ -265,6 +265,14 @@ def register(server: FiresideServer) -> None:
         return await guarded("codeAction/resolve", lambda: action, resolve_tests(ls, action))
 
 
+def _still_offered(text: str, line: int, kind: str, data: Any) -> bool:
+    """After an edit: does the same action still apply to the same function at that line? (A diagnostic's
+    range is not tracked through edits, so a quick fix listed before an edit is not.)"""
+    if kind == catalog.QUICK_FIX:
+        return False
+    return any(offer.action == kind and offer.name == _field(data, "name") for offer in catalog.offers(text, line))
+
+
 def _drop(ls: FiresideServer, action: types.CodeAction, reason: str) -> types.CodeAction:
     """The action comes back without an edit, saying why (clients show ``disabled`` or the message)."""
     action.disabled = types.CodeActionDisabled(reason=reason)
@@ -278,6 +286,8 @@ async def resolve_model_action(ls: FiresideServer, action: types.CodeAction) -> 
     path = uri_to_path(uri) if isinstance(uri, str) else None
     if document is None or path is None or not isinstance(line, int):
         return _drop(ls, action, "the document is not open")
+    if _field(action.data, "version") != document.version and not _still_offered(document.text, line, kind, action.data):
+        return _drop(ls, action, "the code changed since the action was listed; ask again")
     diagnostic = None
     if kind == catalog.QUICK_FIX:
         sent = _diagnostic_from_data(_field(action.data, "diagnostic"))

@@ -1,10 +1,9 @@
-"""Helpers for the code-action domain tests: scripted stand-ins for the model."""
+"""A scripted stand-in for the model, for the code-action domain tests (a module, not a conftest: the
+server tests import their own ``conftest`` by name)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-
-import pytest
 
 
 class ScriptedModel:
@@ -20,7 +19,3 @@ class ScriptedModel:
         hits = [text.find(marker) for marker in stop if marker in text]
         return text[: min(hits)] if hits else text
 
-
-@pytest.fixture
-def scripted() -> type[ScriptedModel]:
-    return ScriptedModel
