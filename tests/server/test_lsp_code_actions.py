@@ -1,13 +1,22 @@
-"""The "Generate Hypothesis tests" code action over LSP: listed at once, resolved into a
-WorkspaceEdit (CreateFile + TextDocumentEdit) with $/progress, never overwriting silently."""
+"""Code actions over LSP. "Generate Hypothesis tests": listed at once, resolved into a WorkspaceEdit
+(CreateFile + TextDocumentEdit) with $/progress, never overwriting silently. The model actions (docstring, type
+hints, body, quick fix): listed at once, resolved with progress and cancellation, every edit checked — with the
+fake engine for the protocol, the real model for the actions end to end."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import pytest
+from lsprotocol import types
+from pytest_lsp import LanguageClient
 
+from conftest import open_document
+from fireside.actions.validate import compile_error, syntax_errors
+from fireside.documents import Document, Position
 from lsp_wire import RawServer
 
 SOURCE = '''"""Small numeric helpers."""
@@ -96,16 +105,6 @@ def test_symbol_lookup_is_innermost():
 
 # ----- the model actions: docstring, type hints, quick fix, body ------------------------------------------
 
-import time  # noqa: E402
-
-import pytest  # noqa: E402
-from lsprotocol import types  # noqa: E402
-from pytest_lsp import LanguageClient  # noqa: E402
-
-from conftest import open_document  # noqa: E402
-from fireside.actions.validate import compile_error, syntax_errors  # noqa: E402
-from fireside.documents import Document  # noqa: E402
-
 ACTIONS_SOURCE = '''import sys
 
 
@@ -134,8 +133,6 @@ def _apply(text: str, edit: dict) -> tuple[str, dict]:
     (text_edit,) = change["edits"]
     document = Document("file:///x.py", "python", 0, text)
     r = text_edit["range"]
-    from fireside.documents import Position
-
     start = document.offset_at(Position(r["start"]["line"], r["start"]["character"]), "utf-16")
     end = document.offset_at(Position(r["end"]["line"], r["end"]["character"]), "utf-16")
     return text[:start] + text_edit["newText"] + text[end:], text_edit
