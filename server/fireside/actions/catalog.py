@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from fireside.actions.body import complete_body
 from fireside.actions.docstring import docstring_target, write_docstring
@@ -40,8 +40,7 @@ class Workspace:
 @dataclass(frozen=True)
 class Result:
     outcome: Outcome
-    detail: str = ""  # how it was made or what was dropped, for the log and the user
-    notes: list[str] = field(default_factory=list)
+    detail: str = ""  # how it was made or what was dropped, for the log
 
 
 def _needs_hints(function: ast.FunctionDef | ast.AsyncFunctionDef, owner: ast.ClassDef | None) -> bool:

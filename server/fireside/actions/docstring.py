@@ -68,10 +68,6 @@ Part = str | Slot
 class Skeleton:
     parts: tuple[Part, ...]
 
-    @property
-    def param_names(self) -> list[str]:
-        return [part.name for part in self.parts if isinstance(part, Slot) and part.kind == "param"]
-
 
 def _raised(function: FunctionNode) -> list[tuple[str, str]]:
     """(exception, fixed description) for each exception raised in the function's own body, in order."""
