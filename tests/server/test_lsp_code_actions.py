@@ -1,13 +1,22 @@
-"""The "Generate Hypothesis tests" code action over LSP: listed at once, resolved into a
-WorkspaceEdit (CreateFile + TextDocumentEdit) with $/progress, never overwriting silently."""
+"""Code actions over LSP. "Generate Hypothesis tests": listed at once, resolved into a WorkspaceEdit
+(CreateFile + TextDocumentEdit) with $/progress, never overwriting silently. The model actions (docstring, type
+hints, body, quick fix): listed at once, resolved with progress and cancellation, every edit checked — with the
+fake engine for the protocol, the real model for the actions end to end."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import pytest
+from lsprotocol import types
+from pytest_lsp import LanguageClient
 
+from conftest import open_document
+from fireside.actions.validate import compile_error, syntax_errors
+from fireside.documents import Document, Position
 from lsp_wire import RawServer
 
 SOURCE = '''"""Small numeric helpers."""
@@ -92,3 +101,230 @@ def test_symbol_lookup_is_innermost():
     text = "class A:\n    def m(self):\n        return 1\n"
     assert symbol_at(text, 2) == "A.m"
     assert symbol_at(text, 0) == "A"
+
+
+# ----- the model actions: docstring, type hints, quick fix, body ------------------------------------------
+
+ACTIONS_SOURCE = '''import sys
+
+
+def clamp(value, low=0, high=10):
+    if low > high:
+        raise ValueError("low must not exceed high")
+    return max(low, min(value, high))
+
+
+def mean(values):
+    """The arithmetic mean of a list of numbers."""
+    ...
+
+
+def title(text):
+    return slugify(text) + os.sep
+'''
+CLAMP_LINE = 4  # inside clamp
+MEAN_LINE = 10
+TITLE_LINE = 15
+
+
+def _apply(text: str, edit: dict) -> tuple[str, dict]:
+    """The text after a WorkspaceEdit with one TextDocumentEdit holding one TextEdit, and that TextEdit."""
+    (change,) = edit["documentChanges"]
+    (text_edit,) = change["edits"]
+    document = Document("file:///x.py", "python", 0, text)
+    r = text_edit["range"]
+    start = document.offset_at(Position(r["start"]["line"], r["start"]["character"]), "utf-16")
+    end = document.offset_at(Position(r["end"]["line"], r["end"]["character"]), "utf-16")
+    return text[:start] + text_edit["newText"] + text[end:], text_edit
+
+
+def _lines_outside(text: str, first: int, last: int) -> list[str]:
+    lines = text.split("\n")
+    return lines[:first] + lines[last + 1 :]
+
+
+def _range(line: int, start: int = 0, end: int | None = None) -> dict:
+    return {"start": {"line": line, "character": start}, "end": {"line": line, "character": start if end is None else end}}
+
+
+def _actions(server: RawServer, uri: str, line: int, diagnostics: list | None = None, only: list | None = None) -> list[dict]:
+    context: dict = {"diagnostics": diagnostics or []}
+    if only:
+        context["only"] = only
+    return server.call("textDocument/codeAction", {"textDocument": {"uri": uri}, "range": _range(line), "context": context})["result"]
+
+
+def _start(tmp_path: Path, *args: str) -> tuple[RawServer, str]:
+    (tmp_path / "helpers.py").write_text('def slugify(text):\n    """Lower-case words joined by dashes."""\n    return "-".join(text.lower().split())\n')
+    (tmp_path / "app.py").write_text(ACTIONS_SOURCE)
+    server = RawServer(*args)
+    server.call("initialize", {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {"window": {"workDoneProgress": True}}})
+    server.notify("initialized", {})
+    uri = (tmp_path / "app.py").as_uri()
+    server.open(uri, ACTIONS_SOURCE)
+    return server, uri
+
+
+def test_model_actions_are_listed_at_once_and_quick_fixes_import_known_names(tmp_path):
+    server, uri = _start(tmp_path, "--engine", "fake")
+    try:
+        started = time.perf_counter()
+        listed = _actions(server, uri, CLAMP_LINE)
+        assert time.perf_counter() - started < 5  # no model involved (a generous bound for a busy machine)
+        assert [(a["title"], a["kind"]) for a in listed] == [
+            ("Generate Hypothesis tests for clamp", "source.fireside.generateTests"),
+            ("Write docstring for clamp", "refactor.rewrite.fireside.docstring"),
+            ("Add type hints to clamp", "refactor.rewrite.fireside.typeHints"),
+        ]
+        assert all("edit" not in action for action in listed)
+        assert "Complete function body of mean" in [a["title"] for a in _actions(server, uri, MEAN_LINE)]
+        diagnostics = [
+            {"range": _range(TITLE_LINE, 11, 18), "message": "undefined name 'slugify'", "source": "pyflakes"},
+            {"range": _range(TITLE_LINE, 30, 32), "message": "undefined name 'os'", "source": "pyflakes"},
+        ]
+        fixes = _actions(server, uri, TITLE_LINE, diagnostics, only=["quickfix"])
+        assert [a["title"] for a in fixes] == ["Fireside: define or import `slugify`", "Fireside: define or import `os`"]
+        assert fixes[0]["diagnostics"][0]["message"] == "undefined name 'slugify'"
+        # Deterministic fixes: an import from the workspace index, an import of a standard module.
+        server.wait_for(lambda m: m.get("method") == "fireside/status" and m["params"]["state"] == "ready", timeout=30)
+        fixed, edit = _apply(ACTIONS_SOURCE, server.call("codeAction/resolve", fixes[0])["result"]["edit"])
+        assert edit["newText"] == "from helpers import slugify\n" and edit["range"]["start"]["line"] == 1
+        assert fixed.startswith("import sys\nfrom helpers import slugify\n\n\ndef clamp")
+        fixed, edit = _apply(ACTIONS_SOURCE, server.call("codeAction/resolve", fixes[1])["result"]["edit"])
+        assert edit["newText"] == "import os\n"
+    finally:
+        server.close()
+
+
+def test_the_new_kinds_are_advertised(fake_client: LanguageClient):
+    provider = fake_client.initialize_result.capabilities.code_action_provider
+    assert provider.resolve_provider
+    assert {"refactor.rewrite.fireside.docstring", "refactor.rewrite.fireside.typeHints",
+            "refactor.rewrite.fireside.completeBody", "quickfix"} <= set(provider.code_action_kinds)
+
+
+async def test_a_dropped_edit_comes_back_without_an_edit_saying_why(fake_client: LanguageClient):
+    # The fake model answers "fake_complet" (its text cut at the token limit) to every type question: a name
+    # the module does not define, so nothing is kept.
+    uri = "file:///tmp/fireside_actions/dropped.py"
+    open_document(fake_client, uri, ACTIONS_SOURCE)
+    listed = await fake_client.text_document_code_action_async(
+        types.CodeActionParams(types.TextDocumentIdentifier(uri), types.Range(types.Position(CLAMP_LINE, 0), types.Position(CLAMP_LINE, 0)),
+                               types.CodeActionContext(diagnostics=[], only=["refactor.rewrite.fireside.typeHints"]))
+    )
+    (hints,) = listed
+    resolved = await fake_client.code_action_resolve_async(hints)
+    assert resolved.edit is None
+    assert "no proposed annotation was consistent" in resolved.disabled.reason
+    assert "fake_complet is not defined or imported in this module" in resolved.disabled.reason
+    if not fake_client.messages:
+        await fake_client.wait_for_notification(types.WINDOW_SHOW_MESSAGE)
+    assert any(m.message.startswith("Fireside: Add type hints to clamp: no proposed annotation") for m in fake_client.messages)
+
+
+def test_cancelling_a_resolve_stops_the_model_at_once(tmp_path):
+    # 1 s per fake token: the body would take ~20 s per attempt.
+    server, uri = _start(tmp_path, "--engine", "fake", "--fake-token-delay-ms", "1000")
+    try:
+        server.wait_for(lambda m: m.get("method") == "fireside/status" and m["params"]["state"] == "ready", timeout=30)
+        (body,) = _actions(server, uri, MEAN_LINE, only=["refactor.rewrite.fireside.completeBody"])
+        request_id = server.request("codeAction/resolve", body)
+        server.wait_for(lambda m: m.get("method") == "$/progress" and m["params"]["value"].get("kind") == "report", timeout=10)
+        time.sleep(1.5)
+        started = time.perf_counter()
+        server.notify("$/cancelRequest", {"id": request_id})
+        assert server.response(request_id, timeout=10)["error"]["code"] == -32800
+        # The model worker is free again within a token or two, not after the ~20 s generation.
+        deadline = time.monotonic() + 8
+        while not any("code action cancelled" in line for line in server.stderr_lines) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert any("code action cancelled" in line for line in server.stderr_lines), "".join(server.stderr_lines[-20:])
+        assert time.perf_counter() - started < 8
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def model_server(tmp_path):
+    server, uri = _start(tmp_path, "--threads", "1")
+    server.wait_for(lambda m: m.get("method") == "fireside/status" and m["params"]["state"] == "ready", timeout=120)
+    yield server, uri
+    server.close()
+
+
+def _resolve(server: RawServer, action: dict) -> dict:
+    resolved = server.call("codeAction/resolve", action, timeout=180)["result"]
+    server.wait_for(lambda m: m.get("method") == "$/progress" and m["params"]["value"].get("kind") == "end", timeout=10)
+    return resolved
+
+
+def _only(server: RawServer, uri: str, line: int, kind: str, diagnostics: list | None = None) -> dict:
+    (action,) = _actions(server, uri, line, diagnostics, only=[kind])
+    return action
+
+
+@pytest.mark.model
+def test_real_model_actions_end_to_end(model_server):
+    """Each action with the real model over LSP: the edit parses, stays where it claims, and the
+    deterministic parts are exact."""
+    server, uri = model_server
+    source_lines = ACTIONS_SOURCE.split("\n")
+
+    # Write docstring: the skeleton's names are exact, the prose is the model's.
+    docstring = _resolve(server, _only(server, uri, CLAMP_LINE, "refactor.rewrite.fireside.docstring"))
+    text, edit = _apply(ACTIONS_SOURCE, docstring["edit"])
+    assert syntax_errors(text) == [] and compile_error(text) is None
+    assert edit["range"]["start"] == {"line": 4, "character": 4} == edit["range"]["end"]
+    for expected in ("\n    Args:\n        value: ", "\n        low: ", "\n        high: ", "\n    Returns:\n        ",
+                     "\n    Raises:\n        ValueError: If `low > high`.\n"):
+        assert expected in edit["newText"]
+    assert text.replace(edit["newText"], "", 1) == ACTIONS_SOURCE
+
+    # Add type hints: only the signature changes and the module compiles; no kept hint contradicts a default.
+    hints = _resolve(server, _only(server, uri, CLAMP_LINE, "refactor.rewrite.fireside.typeHints"))
+    assert "edit" in hints, hints.get("disabled")
+    text, edit = _apply(ACTIONS_SOURCE, hints["edit"])
+    assert compile_error(text) is None
+    assert _lines_outside(text, 3, 3) == _lines_outside(ACTIONS_SOURCE, 3, 3)
+    signature = text.split("\n")[3]
+    assert signature.startswith("def clamp(") and ("low: str" not in signature and "high: str" not in signature)
+
+    # Complete function body: the body compiles, the docstring and everything else stay.
+    body = _resolve(server, _only(server, uri, MEAN_LINE, "refactor.rewrite.fireside.completeBody"))
+    assert "edit" in body, body.get("disabled")
+    text, edit = _apply(ACTIONS_SOURCE, body["edit"])
+    assert compile_error(text) is None
+    assert text.startswith("\n".join(source_lines[:11]) + "\n")  # up to and including the docstring
+    assert text.endswith("\n".join(source_lines[12:]))
+    assert "\n    ...\n" not in text.split("def mean")[1].split("def title")[0]
+
+    # A syntax error no deterministic repair covers: the model rewrites the line, the file parses again.
+    broken = ACTIONS_SOURCE.replace("min(value, high)", "min(value,, high)")
+    server.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"text": broken}]})
+    diagnostic = {"range": _range(6, 23, 24), "message": "invalid syntax", "source": "python"}
+    fix = _resolve(server, _only(server, uri, 6, "quickfix", [diagnostic]))
+    assert "edit" in fix, fix.get("disabled")
+    text, edit = _apply(broken, fix["edit"])
+    assert syntax_errors(text) == [] and edit["range"]["start"]["line"] == 6 == edit["range"]["end"]["line"]
+    assert text == ACTIONS_SOURCE
+    assert server.alive()
+
+
+def test_an_action_listed_before_an_edit_is_resolved_only_if_it_still_applies(tmp_path):
+    server, uri = _start(tmp_path, "--engine", "fake")
+    try:
+        server.wait_for(lambda m: m.get("method") == "fireside/status" and m["params"]["state"] == "ready", timeout=30)
+        (docstring,) = _actions(server, uri, CLAMP_LINE, only=["refactor.rewrite.fireside.docstring"])
+        diagnostic = {"range": _range(TITLE_LINE, 30, 32), "message": "undefined name 'os'"}
+        (fix,) = _actions(server, uri, TITLE_LINE, [diagnostic], only=["quickfix"])
+        # A comment added at the end: clamp is still where it was, the diagnostic's range is stale.
+        server.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": 2},
+                                                 "contentChanges": [{"text": ACTIONS_SOURCE + "# end\n"}]})
+        assert "edit" in server.call("codeAction/resolve", docstring)["result"]
+        assert "changed since" in server.call("codeAction/resolve", fix)["result"]["disabled"]["reason"]
+        # The function is gone from that line: the docstring action no longer applies.
+        server.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": 3},
+                                                 "contentChanges": [{"text": "\n\n\n\n\n" + ACTIONS_SOURCE}]})
+        assert "changed since" in server.call("codeAction/resolve", docstring)["result"]["disabled"]["reason"]
+    finally:
+        server.close()

@@ -96,8 +96,7 @@ class CompletionService:
         hit = self.peek(request)
         if hit is not None:
             return hit
-        for prefetch in list(self._prefetches):
-            prefetch.set()  # background guesses give way to what the user asked for
+        self.cancel_prefetches()
         cancel = threading.Event()
         previous = self._latest.get(request.uri)
         if previous is not None:
@@ -141,6 +140,11 @@ class CompletionService:
                 self._prefetches.discard(cancel)
 
         self._executor.submit(run)
+
+    def cancel_prefetches(self) -> None:
+        """Background guesses give way to what the user asked for (a completion, a code action)."""
+        for prefetch in list(self._prefetches):
+            prefetch.set()
 
     def supersede(self, uri: str) -> None:
         """Stop work for ``uri`` (the document changed or closed)."""

@@ -1,26 +1,46 @@
-"""Code actions: "Generate Hypothesis tests for NAME" on a function or class.
+"""Code actions: "Generate Hypothesis tests for NAME", "Write docstring", "Add type hints", "Complete
+function body" on a function or class, and a quick fix for each diagnostic the client sends.
 
-Listing is instant (a parse of the buffer); the work — generating and verifying the tests — runs
-in ``codeAction/resolve``, off the event loop, reporting ``$/progress``.
+Listing is instant (a parse of the buffer, no model); the work runs in ``codeAction/resolve``, off the
+event loop, reporting ``$/progress``. The model actions (``fireside.actions``) check every edit before it
+is offered; a dropped one is answered without an edit, with ``disabled`` and a message saying why. A
+cancelled resolve (``$/cancelRequest``, or cancelling its progress) stops the model at the next token.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import uuid
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
 
+from fireside.actions import catalog
+from fireside.actions.model import Cancelled, generate_with_engine
+from fireside.actions.quick_fix import Diagnostic, module_name
+from fireside.actions.validate import Edit
 from fireside.documents import Document, uri_to_path
+from fireside.lsp import convert
 from fireside.lsp.server import FiresideServer, guarded
 
 logger = logging.getLogger(__name__)
 
 GENERATE_TESTS_KIND = "source.fireside.generateTests"
+ACTION_KINDS = {
+    catalog.DOCSTRING: "refactor.rewrite.fireside.docstring",
+    catalog.TYPE_HINTS: "refactor.rewrite.fireside.typeHints",
+    catalog.BODY: "refactor.rewrite.fireside.completeBody",
+    catalog.QUICK_FIX: types.CodeActionKind.QuickFix.value,
+}
+ADVERTISED_KINDS = [GENERATE_TESTS_KIND, *ACTION_KINDS.values()]
 MODEL_ANSWER_SECONDS = 60.0
+ACTION_GENERATION_SECONDS = 180.0  # one generation of an action (a body: up to 160 tokens, on a busy machine)
+MAX_WORKSPACE_FILES = 500
+MAX_WORKSPACE_FILE_BYTES = 1_000_000
 
 
 def symbol_at(text: str, line: int) -> str | None:
@@ -45,6 +65,7 @@ class WorkerTextGenerator:
 
     def generate(self, prompt: str, *, max_tokens: int, stop: Sequence[str] = ()) -> str:
         async def ask() -> str:
+            self._server.completions.cancel_prefetches()  # a prefetch must not make the user wait
             return await self._server.completions.run_on_worker(
                 lambda engine: engine.generate(prompt, max_tokens=max_tokens, stop=stop)
             )  # type: ignore[return-value]
@@ -54,6 +75,40 @@ class WorkerTextGenerator:
         except Exception as error:  # no model, or it failed: the parameter stays unresolved
             logger.info("model not asked for a type: %s", error)
             return ""
+
+
+class WorkerModel:
+    """The model for one action resolve: each generation runs on the model's thread and stops at the
+    next token once ``cancel`` is set (raising :class:`Cancelled`)."""
+
+    def __init__(
+        self, server: FiresideServer, loop: asyncio.AbstractEventLoop, cancel: threading.Event, on_generation: Any = None
+    ) -> None:
+        self._server = server
+        self._loop = loop
+        self._cancel = cancel
+        self._on_generation = on_generation
+        self.generations = 0
+
+    def generate(self, prompt: str, *, max_tokens: int, stop: Sequence[str] = ()) -> str:
+        if self._cancel.is_set():
+            raise Cancelled("cancelled")
+        self.generations += 1
+        if self._on_generation is not None:
+            self._on_generation(self.generations)
+        cancelled = self._cancel.is_set
+
+        async def ask() -> str:
+            self._server.completions.cancel_prefetches()  # a prefetch must not make the user wait
+            return await self._server.completions.run_on_worker(
+                lambda engine: generate_with_engine(engine, prompt, max_tokens=max_tokens, stop=stop, cancelled=cancelled)
+            )  # type: ignore[return-value]
+
+        try:
+            return asyncio.run_coroutine_threadsafe(ask(), self._loop).result(ACTION_GENERATION_SECONDS)
+        except Cancelled:
+            logger.info("code action cancelled: the model stopped during generation %d", self.generations)
+            raise
 
 
 def _field(data: Any, name: str) -> Any:
@@ -82,10 +137,81 @@ def test_file_edit(plan: Any, encoding: str) -> types.WorkspaceEdit:
     )
 
 
+def _diagnostic(document: Document, diagnostic: types.Diagnostic, encoding: convert.Encoding) -> Diagnostic:
+    start = document.offset_at(convert.to_position(diagnostic.range.start), encoding, clamp=True) or 0
+    end = document.offset_at(convert.to_position(diagnostic.range.end), encoding, clamp=True) or start
+    return Diagnostic(str(diagnostic.message), start, max(start, end), diagnostic.range.start.line)
+
+
+def _diagnostic_data(diagnostic: types.Diagnostic) -> dict[str, Any]:
+    r = diagnostic.range
+    return {
+        "message": str(diagnostic.message),
+        "range": [r.start.line, r.start.character, r.end.line, r.end.character],
+    }
+
+
+def _diagnostic_from_data(data: Any) -> types.Diagnostic | None:
+    message, numbers = _field(data, "message"), _field(data, "range")
+    if not isinstance(message, str) or not isinstance(numbers, list) or len(numbers) != 4:
+        return None
+    if not all(isinstance(n, int) and n >= 0 for n in numbers):
+        return None
+    a, b, c, d = numbers
+    return types.Diagnostic(types.Range(types.Position(a, b), types.Position(c, d)), message)
+
+
+def _wanted(only: Sequence[str] | None, kind: str) -> bool:
+    """The client's ``context.only`` filter: a kind is wanted when it equals or refines a listed one."""
+    return not only or any(kind == base or kind.startswith(base + ".") for base in only)
+
+
+def workspace_for(ls: FiresideServer, current_path: str) -> catalog.Workspace:
+    """What the actions may look up: the workspace index's definitions and the indexed files (read from disk,
+    on the action's thread)."""
+    root = ls.root
+
+    def sources() -> list[tuple[str, str]]:
+        found = []
+        for path in ls.index.paths()[:MAX_WORKSPACE_FILES]:
+            if path == current_path or not path.endswith(".py"):
+                continue
+            try:
+                if Path(path).stat().st_size <= MAX_WORKSPACE_FILE_BYTES:
+                    found.append((path, Path(path).read_text(encoding="utf-8", errors="replace")))
+            except OSError:
+                continue
+        return found
+
+    def modules(name: str) -> dict[str, str]:
+        if root is None:
+            return {}
+        for definition in ls.index.lookup([name], exclude_path=current_path):
+            module = module_name(Path(definition.path), root)
+            if module is not None:
+                return {name: module}
+        return {}
+
+    def stubs(names: list[str]) -> list[str]:
+        return [definition.stub for definition in ls.index.lookup(names, exclude_path=current_path)]
+
+    return catalog.Workspace(sources, modules, stubs)
+
+
+def text_edit(document: Document, edit: Edit, encoding: convert.Encoding) -> types.WorkspaceEdit:
+    start = document.position_at(edit.start, encoding)
+    end = document.position_at(edit.end, encoding)
+    identifier = types.OptionalVersionedTextDocumentIdentifier(uri=document.uri, version=document.version)
+    change = types.TextEdit(
+        types.Range(types.Position(start.line, start.character), types.Position(end.line, end.character)), edit.new_text
+    )
+    return types.WorkspaceEdit(document_changes=[types.TextDocumentEdit(text_document=identifier, edits=[change])])
+
+
 def register(server: FiresideServer) -> None:
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
-        types.CodeActionOptions(code_action_kinds=[GENERATE_TESTS_KIND], resolve_provider=True),
+        types.CodeActionOptions(code_action_kinds=ADVERTISED_KINDS, resolve_provider=True),
     )
     async def code_actions(ls: FiresideServer, params: types.CodeActionParams) -> list[types.CodeAction]:
         async def work() -> list[types.CodeAction]:
@@ -94,55 +220,157 @@ def register(server: FiresideServer) -> None:
                 return []
             if len(document.text) > ls.config.max_file_size or "\x00" in document.text:
                 return []
-            name = symbol_at(document.text, params.range.start.line)
-            if name is None:
-                return []
-            return [
-                types.CodeAction(
-                    title=f"Generate Hypothesis tests for {name}",
-                    kind=GENERATE_TESTS_KIND,
-                    data={"uri": document.uri, "line": params.range.start.line, "name": name},
+            only = [getattr(kind, "value", kind) for kind in params.context.only] if params.context.only else None
+            line = params.range.start.line
+            base = {"uri": document.uri, "line": line, "version": document.version}
+            found: list[types.CodeAction] = []
+            name = symbol_at(document.text, line) if _wanted(only, GENERATE_TESTS_KIND) else None
+            if name is not None:
+                found.append(
+                    types.CodeAction(
+                        title=f"Generate Hypothesis tests for {name}",
+                        kind=GENERATE_TESTS_KIND,
+                        data={"uri": document.uri, "line": line, "name": name},
+                    )
                 )
-            ]
+            for offer in catalog.offers(document.text, line):
+                if _wanted(only, ACTION_KINDS[offer.action]):
+                    found.append(
+                        types.CodeAction(
+                            title=offer.title,
+                            kind=ACTION_KINDS[offer.action],
+                            data={**base, "action": offer.action, "name": offer.name},
+                        )
+                    )
+            if _wanted(only, ACTION_KINDS[catalog.QUICK_FIX]):
+                for diagnostic in params.context.diagnostics or []:
+                    offer = catalog.fix_offer(_diagnostic(document, diagnostic, ls.encoding))
+                    found.append(
+                        types.CodeAction(
+                            title=offer.title,
+                            kind=ACTION_KINDS[catalog.QUICK_FIX],
+                            diagnostics=[diagnostic],
+                            data={**base, "line": diagnostic.range.start.line, "action": offer.action,
+                                  "diagnostic": _diagnostic_data(diagnostic)},
+                        )
+                    )
+            return found
 
         return await guarded("codeAction", list, work())
 
     @server.feature(types.CODE_ACTION_RESOLVE)
     async def resolve(ls: FiresideServer, action: types.CodeAction) -> types.CodeAction:
-        async def work() -> types.CodeAction:
-            from fireside.testgen.pipeline import Options, plan_tests_for_symbol
-
-            uri, line, name = _field(action.data, "uri"), _field(action.data, "line"), _field(action.data, "name")
-            document = ls.documents.get(uri) if isinstance(uri, str) else None
-            path = uri_to_path(uri) if isinstance(uri, str) else None
-            if document is None or path is None or not isinstance(line, int):
-                return action
-            loop = asyncio.get_running_loop()
-            progress = await _start_progress(ls, f"Generating Hypothesis tests for {name}")
-
-            def report(stage: str, done: int, total: int | None) -> None:
-                if progress is not None:
-                    percentage = int(100 * done / total) if total else None
-                    loop.call_soon_threadsafe(
-                        ls.work_done_progress.report,
-                        progress,
-                        types.WorkDoneProgressReport(message=f"{stage} {done}/{total or '?'}", percentage=percentage),
-                    )
-
-            options = Options(generator=WorkerTextGenerator(ls, loop) if ls.completions.engine is not None else None)
-            try:
-                plan = await asyncio.to_thread(plan_tests_for_symbol, path, document.text, line, None, report, options=options)
-            finally:
-                if progress is not None:
-                    ls.work_done_progress.end(progress, types.WorkDoneProgressEnd(message="done"))
-            action.edit = test_file_edit(plan, ls.encoding)
-            ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Info, message=f"Fireside: {plan.summary}"))
-            return action
-
-        return await guarded("codeAction/resolve", lambda: action, work())
+        if _field(action.data, "action") in catalog.ACTIONS:
+            return await guarded("codeAction/resolve", lambda: action, resolve_model_action(ls, action))
+        return await guarded("codeAction/resolve", lambda: action, resolve_tests(ls, action))
 
 
-async def _start_progress(ls: FiresideServer, title: str) -> str | None:
+def _still_offered(text: str, line: int, kind: str, data: Any) -> bool:
+    """After an edit: does the same action still apply to the same function at that line? (A diagnostic's
+    range is not tracked through edits, so a quick fix listed before an edit is not.)"""
+    if kind == catalog.QUICK_FIX:
+        return False
+    return any(offer.action == kind and offer.name == _field(data, "name") for offer in catalog.offers(text, line))
+
+
+def _drop(ls: FiresideServer, action: types.CodeAction, reason: str) -> types.CodeAction:
+    """The action comes back without an edit, saying why (clients show ``disabled`` or the message)."""
+    action.disabled = types.CodeActionDisabled(reason=reason)
+    ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=f"Fireside: {action.title}: {reason}"))
+    return action
+
+
+async def resolve_model_action(ls: FiresideServer, action: types.CodeAction) -> types.CodeAction:
+    kind, uri, line = _field(action.data, "action"), _field(action.data, "uri"), _field(action.data, "line")
+    document = ls.documents.get(uri) if isinstance(uri, str) else None
+    path = uri_to_path(uri) if isinstance(uri, str) else None
+    if document is None or path is None or not isinstance(line, int):
+        return _drop(ls, action, "the document is not open")
+    if _field(action.data, "version") != document.version and not _still_offered(document.text, line, kind, action.data):
+        return _drop(ls, action, "the code changed since the action was listed; ask again")
+    diagnostic = None
+    if kind == catalog.QUICK_FIX:
+        sent = _diagnostic_from_data(_field(action.data, "diagnostic"))
+        if sent is None:
+            return _drop(ls, action, "the diagnostic is missing")
+        diagnostic = _diagnostic(document, sent, ls.encoding)
+    if not await ls.model_ready():
+        return _drop(ls, action, f"no model ({ls.completions.status.message or 'not loaded'})")
+    text, version = document.text, document.version
+    loop = asyncio.get_running_loop()
+    cancel = threading.Event()
+    progress = await _start_progress(ls, action.title, cancellable=True)
+    if progress is not None and (token := ls.work_done_progress.tokens.get(progress)) is not None:
+        token.add_done_callback(lambda future: cancel.set() if future.cancelled() else None)
+
+    def report(generation: int) -> None:
+        if progress is not None:
+            loop.call_soon_threadsafe(
+                ls.work_done_progress.report, progress,
+                types.WorkDoneProgressReport(message=f"asking the model ({generation})"),
+            )
+
+    model = WorkerModel(ls, loop, cancel, report)
+    workspace = workspace_for(ls, str(path))
+    try:
+        result = await asyncio.to_thread(catalog.run_action, kind, text, line, model, workspace, diagnostic)
+    except asyncio.CancelledError:
+        cancel.set()  # $/cancelRequest: the model stops at its next token
+        raise
+    except Cancelled:
+        return _drop(ls, action, "cancelled")
+    except Exception as error:  # the model failed or timed out: say so, keep serving
+        logger.exception("code action %s failed", kind)
+        return _drop(ls, action, f"the model failed ({type(error).__name__}: {error})")
+    finally:
+        if progress is not None:
+            ls.work_done_progress.end(progress, types.WorkDoneProgressEnd(message="done"))
+    outcome = result.outcome
+    logger.info(
+        "code action %s: %s after %d attempt(s), %d generation(s) %s%s", kind,
+        "edit" if outcome.edit is not None else "dropped", outcome.attempts, model.generations,
+        result.detail, f" ({outcome.reason})" if outcome.reason else "",
+    )
+    if outcome.edit is None:
+        return _drop(ls, action, outcome.reason or "nothing to change")
+    if document.version != version or ls.documents.get(document.uri) is not document:
+        return _drop(ls, action, "the document changed while the edit was written; ask again")
+    action.edit = text_edit(document, outcome.edit, ls.encoding)
+    return action
+
+
+async def resolve_tests(ls: FiresideServer, action: types.CodeAction) -> types.CodeAction:
+    from fireside.testgen.pipeline import Options, plan_tests_for_symbol
+
+    uri, line, name = _field(action.data, "uri"), _field(action.data, "line"), _field(action.data, "name")
+    document = ls.documents.get(uri) if isinstance(uri, str) else None
+    path = uri_to_path(uri) if isinstance(uri, str) else None
+    if document is None or path is None or not isinstance(line, int):
+        return action
+    loop = asyncio.get_running_loop()
+    progress = await _start_progress(ls, f"Generating Hypothesis tests for {name}")
+
+    def report(stage: str, done: int, total: int | None) -> None:
+        if progress is not None:
+            percentage = int(100 * done / total) if total else None
+            loop.call_soon_threadsafe(
+                ls.work_done_progress.report,
+                progress,
+                types.WorkDoneProgressReport(message=f"{stage} {done}/{total or '?'}", percentage=percentage),
+            )
+
+    options = Options(generator=WorkerTextGenerator(ls, loop) if ls.completions.engine is not None else None)
+    try:
+        plan = await asyncio.to_thread(plan_tests_for_symbol, path, document.text, line, None, report, options=options)
+    finally:
+        if progress is not None:
+            ls.work_done_progress.end(progress, types.WorkDoneProgressEnd(message="done"))
+    action.edit = test_file_edit(plan, ls.encoding)
+    ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Info, message=f"Fireside: {plan.summary}"))
+    return action
+
+
+async def _start_progress(ls: FiresideServer, title: str, *, cancellable: bool = False) -> str | None:
     window = ls.client_capabilities.window
     if not (window and window.work_done_progress):
         return None
@@ -151,5 +379,5 @@ async def _start_progress(ls: FiresideServer, title: str) -> str | None:
         await asyncio.wait_for(ls.work_done_progress.create_async(token), 5)
     except Exception:
         return None
-    ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(title=title, percentage=0, cancellable=False))
+    ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(title=title, percentage=0, cancellable=cancellable))
     return token
