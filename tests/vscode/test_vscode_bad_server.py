@@ -112,7 +112,11 @@ def test_start_failures_are_reported_once_and_alerts_are_shown(vsix: Path, tmp_p
                 workspace_settings.write_text(json.dumps({"fireside.path": str(stand_in)}))
                 alert_toast = wait_for(
                     "the alert notification",
-                    lambda: next((t for t in _toasts(driver) if "Fireside anomaly: checkout latency is anomalous" in t), None),
+                    # The toast's text arrives before its buttons are rendered: wait for the buttons too.
+                    lambda: next(
+                        (t for t in _toasts(driver) if "Fireside anomaly: checkout latency is anomalous" in t and "Open graph" in t),
+                        None,
+                    ),
                     60,
                 )
                 assert "Open graph" in alert_toast and "Show alerts" in alert_toast, alert_toast
