@@ -36,6 +36,7 @@ class ModelInfo:
     architecture: str
     context_length: int  # what the model was trained with
     fim: FimTokens | None
+    vocab_size: int = 0  # 0: unknown (remote and fake engines)
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,7 @@ class LlamaEngine:
             architecture=metadata.get("general.architecture", "unknown"),
             context_length=int(metadata.get(f"{metadata.get('general.architecture')}.context_length", 0) or 0),
             fim=_fim_tokens(self._llama),
+            vocab_size=int(llama_cpp.llama_vocab_n_tokens(self._vocab)),
         )
         self._context_size = context_size
         self._add_bos = bool(llama_cpp.llama_vocab_get_add_bos(self._vocab))
