@@ -76,8 +76,8 @@ class EndpointEngine:
         names: list[str] = []
         for url in urls:  # one look at each server: what it serves, and whether it tokenizes
             try:
-                names.extend(self._client.models(url)[:1])
-                route = self._client.tokenizer_route(url)
+                names.extend(model.rsplit("/", 1)[-1] for model in self._client.models(url)[:1])
+                route = self._client.tokenizer_route(url, timeout_s)
             except EndpointError as error:
                 logger.warning("endpoint %s is not answering at start (%s); will keep trying", url, error)
                 self.pool.failed(url, str(error))
@@ -114,15 +114,15 @@ class EndpointEngine:
 
     def tokenize(self, text: str) -> list[int]:
         tokens: list[int] | None = None
-        for url in self.pool.candidates():
+        for url in self.pool.candidates(rotate=False):
             route = self._routes.get(url)
             if route is None:
                 continue
             try:
-                tokens = self._client.tokenize(url, route, text)
+                tokens = self._client.tokenize(url, route, text, self._timeout_s)
                 break
             except EndpointError as error:
-                logger.info("tokenize on %s failed (%s); trying the next tokenizer", url, error)
+                self.pool.failed(url, f"tokenize: {error}")
         if tokens is None:
             tokens = self._local().tokenize(text)
         self._memo[tuple(tokens)] = text
@@ -137,13 +137,13 @@ class EndpointEngine:
             return self._memo[key]
         # A prompt cut to its budget: its tokens are the tail of a tokenized text. Ask a server that
         # tokenizes to turn them back, else the local vocabulary.
-        for url in self.pool.candidates():
+        for url in self.pool.candidates(rotate=False):
             route = self._routes.get(url)
             if route is not None:
                 try:
-                    return self._client.detokenize(url, route, list(tokens))
-                except EndpointError:
-                    continue
+                    return self._client.detokenize(url, route, list(tokens), self._timeout_s)
+                except EndpointError as error:
+                    self.pool.failed(url, f"detokenize: {error}")
         return self._local().detokenize(list(tokens))
 
     # ----- generation ---------------------------------------------------------------------------
@@ -163,8 +163,10 @@ class EndpointEngine:
             return Generation("", len(prompt_tokens), 0, 0, "limit", 0.0)
         prompt = self._text_of(prompt_tokens)
         tried: set[str] = set()
+        first = True
         while True:
-            candidates = [url for url in self.pool.candidates() if url not in tried]
+            candidates = [url for url in self.pool.candidates(rotate=first) if url not in tried]
+            first = False
             if not candidates:
                 break
             url = candidates[0]

@@ -78,6 +78,7 @@ class OpenAIClient:
             "temperature": 0.0,  # greedy, as the local model: the same context gives the same completion
             "top_p": 1.0,
             "top_k": 1,
+            "repeat_penalty": 1.0,  # llama.cpp servers default to 1.1, which changes greedy output
             "stream": True,
         }
         if stop:
@@ -103,26 +104,26 @@ class OpenAIClient:
             raise EndpointError(_describe(error)) from None
 
     # ----- tokenizing -----------------------------------------------------------------------------
-    def tokenizer_route(self, url: str) -> TokenizerRoute | None:
-        """The server's tokenizer endpoints, or None when it has none (vLLM-less Ollama, say)."""
+    def tokenizer_route(self, url: str, timeout_s: float) -> TokenizerRoute | None:
+        """The server's tokenizer endpoints, or None when it has none (Ollama, say)."""
         for tokenize_path, detokenize_path in (("/extras/tokenize", "/extras/detokenize"), ("/tokenize", "/detokenize")):
             try:
-                start = self._tokenize(url, tokenize_path, "")
+                start = self._tokenize(url, tokenize_path, "", timeout_s)
             except EndpointError:
                 continue
             return TokenizerRoute(tokenize_path, detokenize_path, tuple(start))
         return None
 
-    def tokenize(self, url: str, route: TokenizerRoute, text: str) -> list[int]:
-        tokens = self._tokenize(url, route.tokenize_path, text)
+    def tokenize(self, url: str, route: TokenizerRoute, text: str, timeout_s: float) -> list[int]:
+        tokens = self._tokenize(url, route.tokenize_path, text, timeout_s)
         start = list(route.start_tokens)
         return tokens[len(start) :] if start and tokens[: len(start)] == start else tokens
 
-    def _tokenize(self, url: str, path: str, text: str) -> list[int]:
+    def _tokenize(self, url: str, path: str, text: str, timeout_s: float) -> list[int]:
         # llama-cpp-python reads "input"; llama.cpp's server reads "content" (and "add_special").
         body = {"input": text, "content": text, "add_special": False}
         try:
-            response = self._session.post(f"{base_url(url)}{path}", json=body, timeout=PROBE_TIMEOUT_S * 5)
+            response = self._session.post(f"{base_url(url)}{path}", json=body, timeout=(CONNECT_TIMEOUT_S, timeout_s))
             response.raise_for_status()
             tokens = response.json()["tokens"]
         except (requests.RequestException, ValueError, KeyError, TypeError) as error:
@@ -131,10 +132,10 @@ class OpenAIClient:
             raise EndpointError(f"{path} answered something other than a list of token ids")
         return tokens
 
-    def detokenize(self, url: str, route: TokenizerRoute, tokens: list[int]) -> str:
+    def detokenize(self, url: str, route: TokenizerRoute, tokens: list[int], timeout_s: float) -> str:
         try:
             response = self._session.post(
-                f"{base_url(url)}{route.detokenize_path}", json={"tokens": tokens}, timeout=PROBE_TIMEOUT_S * 5
+                f"{base_url(url)}{route.detokenize_path}", json={"tokens": tokens}, timeout=(CONNECT_TIMEOUT_S, timeout_s)
             )
             response.raise_for_status()
             answer = response.json()

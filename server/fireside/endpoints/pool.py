@@ -58,15 +58,21 @@ class EndpointPool:
         self._turn = itertools.count(random.randrange(max(1, len(self.urls))))
 
     # ----- picking --------------------------------------------------------------------------------
-    def candidates(self) -> list[str]:
-        """Available endpoints, best first: fewest outstanding requests, ties in rotating order."""
+    def candidates(self, *, rotate: bool = True) -> list[str]:
+        """Available endpoints, best first: fewest outstanding requests, ties in rotating order (the
+        rotation moves on for each request; ``rotate=False`` for side calls such as tokenizing)."""
         now = time.monotonic()
         with self._lock:
-            offset = next(self._turn)
+            offset = next(self._turn) if rotate else self._peek_turn()
             count = len(self.urls)
             order = [self.urls[(offset + index) % count] for index in range(count)]
             ready = [url for url in order if self.states[url].available(now)]
             return sorted(ready, key=lambda url: self.states[url].outstanding)  # stable: keeps the rotation
+
+    def _peek_turn(self) -> int:
+        offset = next(self._turn)
+        self._turn = itertools.count(offset)  # put it back
+        return offset
 
     @contextmanager
     def using(self, url: str) -> Iterator[None]:
