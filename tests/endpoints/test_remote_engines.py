@@ -6,6 +6,7 @@ every endpoint down the local model answers (or nobody, when that fall-back is s
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 import threading
 import time
@@ -33,14 +34,14 @@ def engine_for(urls: list[str], *, timeout_s: float, api_key: str | None = API_K
     )
 
 
-def occupy(server: EngineServer, seconds_of_work: int = 400) -> threading.Thread:
+def occupy(server: EngineServer, tokens: int = 200) -> threading.Thread:
     """Keep ``server`` busy with one long generation (llama_cpp.server runs one request at a time)."""
 
     def work() -> None:
         try:
             requests.post(
                 f"{server.url}/v1/completions",
-                json={"prompt": "Once upon a time", "max_tokens": seconds_of_work, "temperature": 0, "min_tokens": seconds_of_work},
+                json={"prompt": "1, 2, 3, 4, 5, 6, 7, 8,", "max_tokens": tokens, "temperature": 0},  # counts on and on
                 headers={"Authorization": f"Bearer {API_KEY}"},
                 timeout=300,
             )
@@ -58,7 +59,7 @@ def test_a_busy_endpoint_is_skipped_after_the_timeout_and_the_request_still_answ
     engine = engine_for([busy.url, free.url], timeout_s=3.0)
     try:
         served_before = free.completions_served()
-        occupy(busy)
+        occupation = occupy(busy)
         time.sleep(1.0)  # the long generation holds the busy server's model
         answers = [
             engine.generate(f"def add_{index}(first, second):\n    return ", max_tokens=8, stop=["\n"])
@@ -70,6 +71,7 @@ def test_a_busy_endpoint_is_skipped_after_the_timeout_and_the_request_still_answ
         assert states[busy.url].failures >= 1 and "timed out" in states[busy.url].last_error
         assert states[free.url].served == 2
         assert free.completions_served() >= served_before + 2
+        occupation.join(timeout=120)  # the next test starts with both servers idle
     finally:
         engine.close()
 
@@ -154,7 +156,7 @@ async def test_editor_keeps_completing_when_an_endpoint_is_killed_mid_run_then_f
         version = 1
         for index in range(2):  # both endpoints in use (ties rotate)
             version += 1
-            assert (await _complete(client, version, f"warm_{index}"))
+            await _complete(client, version, f"warm_{index}")
         assert first.completions_served() + second.completions_served() >= 2
 
         # Kill whichever endpoint is generating for the editor right now.
@@ -171,20 +173,25 @@ async def test_editor_keeps_completing_when_an_endpoint_is_killed_mid_run_then_f
                 victim, survivor = second, first
         assert victim is not None, "a completion request reached an endpoint"
         victim.kill()
-        assert await pending, "the request on the killed endpoint was answered by the other one"
+        await pending  # answered (by the other endpoint), not an error
         assert survivor.completions_served() > served[1 if survivor is second else 0]
         for index in range(3):
             version += 1
-            assert (await _complete(client, version, f"after_kill_{index}"))
+            await _complete(client, version, f"after_kill_{index}")
 
         # Every endpoint down: the local model answers.
         survivor.kill()
         version += 1
-        assert (await _complete(client, version, "all_down"))
+        await _complete(client, version, "all_down")
         assert not [m for m in client.messages if m.type == types.MessageType.Error]
     finally:
         await _close(client)
     text = log.read_text()
+    # Every request was answered by a model (what the 270M model says may be filtered out as useless,
+    # so the log's token counts are the evidence, not the items).
+    generated = [int(count) for count in re.findall(r"completion editor\.py:\d+ .*?, (\d+) tokens,", text)]
+    assert len(generated) == version - 1, text[-3000:]
+    assert all(count > 0 for count in generated), generated
     assert f"endpoint {victim.url} failed" in text
     assert "every endpoint is down: the local model answers" in text
     assert API_KEY not in text, "the API key never reaches the log"
@@ -207,8 +214,8 @@ async def test_with_the_fall_back_off_every_endpoint_down_gives_an_empty_answer_
         {"endpointFallbackToLocal": False}, environ_with(),
     )
     try:
-        assert await _complete(client, 2, "nothing") == []
-        assert await _complete(client, 3, "still_nothing") == [], "the server keeps serving"
+        assert not await _complete(client, 2, "nothing")
+        assert not await _complete(client, 3, "still_nothing"), "the server keeps serving"
     finally:
         await _close(client)
     assert "the local fallback is off" in (tmp_path / "log").read_text()
