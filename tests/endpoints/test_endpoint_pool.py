@@ -46,3 +46,22 @@ def test_a_failed_endpoint_backs_off_exponentially_and_a_probe_brings_it_back():
 def test_base_url_accepts_the_v1_spelling():
     assert base_url("http://gpu:8000/v1/") == "http://gpu:8000"
     assert base_url("http://gpu:8000") == "http://gpu:8000"
+
+
+def test_a_hung_endpoint_times_out_and_the_local_engine_answers(stalled_endpoint):
+    from fireside.completion.default_model import default_model_path
+    from fireside.completion.fake_engine import FAKE_COMPLETION, FakeEngine
+    from fireside.endpoints.engine import EndpointEngine, LocalTokenizer
+
+    engine = EndpointEngine(
+        [stalled_endpoint], context_size=512, timeout_s=0.5, api_key=None,
+        local_tokenizer=lambda: LocalTokenizer(default_model_path()), local_engine=FakeEngine,
+    )
+    try:
+        started = time.monotonic()
+        assert engine.generate("def f():\n    return ", max_tokens=64) == FAKE_COMPLETION
+        assert time.monotonic() - started < 10, "the timeout, not the connection's lifetime, decides"
+        state = engine.pool.snapshot()[0]
+        assert state.failures >= 1 and "timed out" in state.last_error
+    finally:
+        engine.close()

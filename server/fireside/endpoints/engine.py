@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from fireside.completion.engine import Engine, Generation, ModelInfo, ModelLoadError
-from fireside.endpoints.openai_api import EndpointError, OpenAIClient, TokenizerRoute
+from fireside.endpoints.openai_api import EndpointBusy, EndpointError, OpenAIClient, TokenizerRoute
 from fireside.endpoints.pool import EndpointPool
 
 logger = logging.getLogger(__name__)
@@ -71,22 +71,23 @@ class EndpointEngine:
         self._local_tokenizer: LocalTokenizer | None = None
         self._local_engine: Engine | None = None
         self._local_lock = threading.Lock()
-        self._memo: OrderedDict[tuple[int, ...], str] = OrderedDict()
-        self._routes: dict[str, TokenizerRoute] = {}
+        self._memo: OrderedDict[tuple[int, ...], str] = OrderedDict()  # tokens -> the text they came from
+        self._tokens_of: OrderedDict[str, tuple[int, ...]] = OrderedDict()  # and back
+        # url -> how it tokenizes (None: it does not); absent until the server has answered that.
+        self._routes: dict[str, TokenizerRoute | None] = {}
         names: list[str] = []
         for url in urls:  # one look at each server: what it serves, and whether it tokenizes
             try:
                 names.extend(model.rsplit("/", 1)[-1] for model in self._client.models(url)[:1])
-                route = self._client.tokenizer_route(url, timeout_s)
+                self._route(url)
             except EndpointError as error:
                 logger.warning("endpoint %s is not answering at start (%s); will keep trying", url, error)
-                self.pool.failed(url, str(error))
-                continue
-            if route is not None:
-                self._routes[url] = route
+                if not isinstance(error, EndpointBusy):  # busy is not down: requests have their own timeout
+                    self.pool.failed(url, str(error))
         logger.info(
             "remote engines: %s (model %s; tokens from %s)",
-            ", ".join(urls), names[0] if names else "unknown", "the endpoint" if self._routes else "the local model",
+            ", ".join(urls), names[0] if names else "unknown",
+            "the endpoint" if any(self._routes.values()) else "the local model",
         )
         self.info = ModelInfo(
             path=", ".join(urls),
@@ -112,13 +113,22 @@ class EndpointEngine:
                 self._local_tokenizer = self._make_local_tokenizer()
             return self._local_tokenizer
 
+    def _route(self, url: str) -> TokenizerRoute | None:
+        if url not in self._routes:
+            self._routes[url] = self._client.tokenizer_route(url, self._timeout_s)
+        return self._routes[url]
+
     def tokenize(self, text: str) -> list[int]:
-        tokens: list[int] | None = None
+        # Definition stubs and headers repeat from keystroke to keystroke: no round trip for those.
+        tokens = self._tokens_of.get(text)
+        if tokens is not None:
+            self._tokens_of.move_to_end(text)
+            return list(tokens)
         for url in self.pool.candidates(rotate=False):
-            route = self._routes.get(url)
-            if route is None:
-                continue
             try:
+                route = self._route(url)
+                if route is None:
+                    continue
                 tokens = self._client.tokenize(url, route, text, self._timeout_s)
                 break
             except EndpointError as error:
@@ -127,8 +137,10 @@ class EndpointEngine:
             tokens = self._local().tokenize(text)
         self._memo[tuple(tokens)] = text
         self._memo.move_to_end(tuple(tokens))
-        while len(self._memo) > MEMO_ENTRIES:
-            self._memo.popitem(last=False)
+        self._tokens_of[text] = tuple(tokens)
+        for memo in (self._memo, self._tokens_of):
+            while len(memo) > MEMO_ENTRIES:
+                memo.popitem(last=False)
         return tokens
 
     def _text_of(self, tokens: Sequence[int]) -> str:

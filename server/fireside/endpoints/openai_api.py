@@ -23,6 +23,10 @@ class EndpointError(Exception):
     """The endpoint could not answer this request (down, slow, or an HTTP error)."""
 
 
+class EndpointBusy(EndpointError, TimeoutError):
+    """Connected, but no answer in time: the server is busy (or hung)."""
+
+
 def base_url(url: str) -> str:
     """``http://host:8000``, also when the user wrote ``http://host:8000/v1/``."""
     url = url.rstrip("/")
@@ -54,6 +58,8 @@ class OpenAIClient:
             response = self._session.get(f"{base_url(url)}/v1/models", timeout=PROBE_TIMEOUT_S)
             response.raise_for_status()
             return [str(model.get("id", "")) for model in response.json().get("data", [])]
+        except requests.ReadTimeout:
+            raise EndpointBusy("timed out") from None
         except (requests.RequestException, ValueError, AttributeError) as error:
             raise EndpointError(_describe(error)) from None
 
@@ -109,8 +115,11 @@ class OpenAIClient:
         for tokenize_path, detokenize_path in (("/extras/tokenize", "/extras/detokenize"), ("/tokenize", "/detokenize")):
             try:
                 start = self._tokenize(url, tokenize_path, "", timeout_s)
-            except EndpointError:
-                continue
+            except EndpointError as error:
+                if str(error).startswith("HTTP 4"):
+                    continue  # no such endpoint here: try the other spelling
+                raise  # down or busy: ask again later
+
             return TokenizerRoute(tokenize_path, detokenize_path, tuple(start))
         return None
 
@@ -126,6 +135,8 @@ class OpenAIClient:
             response = self._session.post(f"{base_url(url)}{path}", json=body, timeout=(CONNECT_TIMEOUT_S, timeout_s))
             response.raise_for_status()
             tokens = response.json()["tokens"]
+        except requests.ReadTimeout:
+            raise EndpointBusy("timed out") from None
         except (requests.RequestException, ValueError, KeyError, TypeError) as error:
             raise EndpointError(_describe(error)) from None
         if not isinstance(tokens, list) or not all(isinstance(token, int) for token in tokens):

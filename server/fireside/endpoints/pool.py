@@ -106,7 +106,11 @@ class EndpointPool:
         for url in self.urls:
             try:
                 self.probe(url)
-            except Exception as error:  # any failure means "not usable now"
+            except TimeoutError:
+                # Connected but slow to answer: busy (llama-cpp-python's server answers nothing while it
+                # generates), not down. Requests have their own timeout for that.
+                continue
+            except Exception as error:  # refused, reset, HTTP errors: not usable now
                 with self._lock:
                     state = self.states[url]
                     if state.healthy:
