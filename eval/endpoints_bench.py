@@ -8,8 +8,10 @@ Starts two real llama-cpp-python servers (`python -m llama_cpp.server`, the embe
 pipeline sequentially on holes in eval/sample_project's files. The same requests run against one
 endpoint, then against both; reported: completions/s, p50 and p90 latency, and the ratio two/one.
 
-On a machine with fewer free cores than engines the two servers compete for CPU, which caps the
-ratio below 2: the figure measures this machine, not the balancing.
+The ceiling, measured first in the same run without Fireside: the same number of plain
+``/v1/completions`` requests (``--max-tokens`` each) sent to one server in a row, then split over the
+two servers at once. On a machine with fewer free cores than engines the two servers compete for CPU,
+and that raw ratio is what the balancing can at best reach.
 """
 
 from __future__ import annotations
@@ -123,6 +125,32 @@ def run(urls: list[str], editors: int, per_editor: list[list[CompletionRequest]]
     }
 
 
+def raw_ceiling(urls: list[str], count: int, max_tokens: int) -> tuple[float, float]:
+    """Seconds for ``count`` plain completions on the first server in a row, and spread over all at once."""
+
+    def ask(url: str, index: int) -> None:
+        requests.post(
+            f"{url}/v1/completions",
+            json={"prompt": f"{index}, {index + 1}, {index + 2},", "max_tokens": max_tokens, "temperature": 0},
+            timeout=600,
+        ).raise_for_status()
+
+    started = time.perf_counter()
+    for index in range(count):
+        ask(urls[0], index)
+    sequential = time.perf_counter() - started
+    started = time.perf_counter()
+    workers = [
+        threading.Thread(target=lambda lane=lane: [ask(urls[lane], i) for i in range(lane, count, len(urls))])
+        for lane in range(len(urls))
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return sequential, time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--editors", type=int, default=4)
@@ -139,6 +167,7 @@ def main() -> None:
         per_editor = [requests_[index :: args.editors] for index in range(args.editors)]
         # A warm-up request per server, so neither configuration pays for the first page-in.
         run([url for url, _ in servers], 2, [requests_[:1], requests_[1:2]], args.max_tokens)
+        sequential, spread = raw_ceiling([url for url, _ in servers], 8, args.max_tokens)
         one = run([servers[0][0]], args.editors, per_editor, args.max_tokens)
         two = run([url for url, _ in servers], args.editors, per_editor, args.max_tokens)
     finally:
@@ -153,6 +182,9 @@ def main() -> None:
               f"{', '.join(str(count) for count in result['served'].values())} |")
     print(f"\nthroughput two/one: {two['per_s'] / one['per_s']:.2f}x; p50 latency two/one: "
           f"{two['p50_ms'] / one['p50_ms']:.2f}x")
+    print(f"raw ceiling (no Fireside, 8 plain completions): one server in a row {sequential:.1f} s, "
+          f"two servers at once {spread:.1f} s: {sequential / spread:.2f}x")
+    print(f"load average at the end: {', '.join(f'{value:.1f}' for value in os.getloadavg())}")
 
 
 if __name__ == "__main__":
