@@ -45,7 +45,7 @@ class Generation:
     prompt_tokens: int
     reused_tokens: int
     generated_tokens: int
-    stopped_by: str  # "eos", "limit", "stop", "cancelled"
+    stopped_by: str  # "eos", "limit", "stop", "cancelled", "unavailable" (no remote engine, no fall-back)
     seconds: float
 
 

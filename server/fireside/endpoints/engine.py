@@ -188,6 +188,8 @@ class EndpointEngine:
                     generation = self._run_on(url, prompt, len(prompt_tokens), max_tokens, stop_at, cancelled, started)
             except EndpointError as error:
                 self.pool.failed(url, str(error))
+                if cancelled():
+                    return Generation("", len(prompt_tokens), 0, 0, "cancelled", time.perf_counter() - started)
                 continue  # the same request on the next endpoint: the editor sees no error
             self.pool.succeeded(url)
             return generation
