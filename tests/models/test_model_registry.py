@@ -97,3 +97,31 @@ def test_eval_smoke_prompts_is_the_packaged_file():
     repo = Path(__file__).resolve().parents[2]
     packaged = Path(__import__("fireside.models", fromlist=["x"]).__file__).parent / "smoke_prompts.json"
     assert json.loads(packaged.read_text()) == json.loads((repo / "eval" / "smoke_prompts.json").read_text())
+
+
+def test_a_candidate_over_the_latency_budget_is_rejected_for_that_reason(tmp_path: Path):
+    from fireside.completion.fake_engine import FakeEngine
+
+    slow = validate_model(tmp_path / "slow.gguf", latency_budget_ms=20, load=lambda path: FakeEngine(token_delay_s=0.01))
+    assert not slow.passed
+    assert [check.name for check in slow.checks if not check.passed] == ["latency"]
+    assert "budget 20 ms" in slow.reason
+    fast = validate_model(tmp_path / "fast.gguf", latency_budget_ms=5000, load=lambda path: FakeEngine())
+    assert fast.passed, fast.render()
+
+
+def test_a_candidate_whose_completions_do_not_parse_is_rejected(tmp_path: Path):
+    from fireside.completion.fake_engine import FakeEngine
+
+    report = validate_model(tmp_path / "babble.gguf", latency_budget_ms=5000, load=lambda path: FakeEngine(text=")))"))
+    assert not report.passed
+    assert "smoke evaluation: 0/" in report.reason
+
+
+@pytest.mark.model
+def test_models_validate_passes_the_embedded_model():
+    from fireside.completion.default_model import default_model_path
+
+    result = fireside("models", "validate", str(default_model_path()))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "PASSED" in result.stdout and "[ok] smoke evaluation" in result.stdout
