@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "fireside.lsp.cli",
     "fireside.testgen.cli",
     "fireside.monitor.cli",
+    "fireside.models.cli",
 )
 
 

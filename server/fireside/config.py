@@ -28,6 +28,17 @@ from fireside.settings import (
 
 __all__ = ["CONTEXT_FEATURES", "ConfigProblem", "FiresideConfig", "merge_config", "setting_descriptions"]
 
+def http_url_list(value: Any) -> str | None:
+    bad = [item for item in value if not isinstance(item, str) or http_url(item) is not None]
+    return f"has entries that are not http(s):// URLs: {bad}" if bad else None
+
+
+def environment_name(value: Any) -> str | None:
+    if value is None or (value.replace("_", "a").isalnum() and not value[0].isdigit()):
+        return None
+    return "must be an environment variable name"
+
+
 LOG_LEVELS = ("debug", "info", "warning", "error")
 CONTEXT_FEATURES = ("definitions", "imports", "scopes", "syntax-check")
 
@@ -69,6 +80,33 @@ class FiresideConfig:
         lambda: (), "PromQL queries to watch (empty: the monitor's defaults or its config file).", string_list
     )
     monitor_config: str | None = setting(None, "A `fireside monitor` config file.", non_empty_path)
+    models_dir: str | None = setting(
+        None,
+        "A directory of GGUF models to watch: a new or replaced `.gguf` is validated in the background and, if it "
+        "passes, served instead of the current model (`fireside models list|validate|rollback`). Empty: off.",
+        non_empty_path,
+    )
+    model_latency_budget_ms: int = setting(
+        10_000,
+        "A candidate model from `modelsDir` is rejected when its median smoke-test completion takes longer.",
+        between(1, 600_000),
+    )
+    endpoints: tuple[str, ...] = setting(
+        lambda: (),
+        "OpenAI-compatible inference servers (llama.cpp server, llama-cpp-python, vLLM, Ollama) that get the "
+        "completion and code-action prompts instead of the local model. Empty: nothing leaves this machine.",
+        http_url_list,
+    )
+    endpoint_api_key_env: str | None = setting(
+        None, "The environment variable holding the endpoints' API key (sent as a Bearer token, never logged).",
+        environment_name,
+    )
+    endpoint_timeout_ms: int = setting(
+        15_000, "An endpoint slower than this for one request is skipped for the next one.", between(100, 600_000)
+    )
+    endpoint_fallback_to_local: bool = setting(
+        True, "When every endpoint is down, complete with the local model (false: answer empty).", None
+    )
     max_file_size: int = setting(
         2_000_000, "Documents larger than this many characters get no completions.", between(1, 100_000_000)
     )

@@ -22,6 +22,18 @@ DOCUMENT_INFO_REQUEST = "fireside/documentInfo"
 # query, starts_at, ends_at, generator_url (the Prometheus graph), alertname, annotations.
 ALERT_NOTIFICATION = "fireside/alert"
 
+# server → client notification: the served model changed — a new or replaced GGUF in `modelsDir`
+# passed validation and was swapped in, or `fireside models rollback` named the previous one again.
+# Also shown with window/showMessage.
+# params: {"model": str (its name), "path": str (the GGUF file), "previous": str | null (the file
+# that served before, null when it was not from the models directory), "reason"?: "rollback"}
+MODEL_CHANGED_NOTIFICATION = "fireside/modelChanged"
+
+# server → client notification: a candidate GGUF in `modelsDir` failed validation; the current model
+# keeps serving. Also shown with window/showMessage.
+# params: {"path": str (the rejected file), "reason": str (the failed checks, for users)}
+MODEL_REJECTED_NOTIFICATION = "fireside/modelRejected"
+
 
 @dataclass(frozen=True)
 class StatusParams:

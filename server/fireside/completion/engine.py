@@ -36,6 +36,7 @@ class ModelInfo:
     architecture: str
     context_length: int  # what the model was trained with
     fim: FimTokens | None
+    vocab_size: int = 0  # 0: unknown (remote and fake engines)
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class Generation:
     prompt_tokens: int
     reused_tokens: int
     generated_tokens: int
-    stopped_by: str  # "eos", "limit", "stop", "cancelled"
+    stopped_by: str  # "eos", "limit", "stop", "cancelled", "unavailable" (no remote engine, no fall-back)
     seconds: float
 
 
@@ -121,10 +122,10 @@ class LlamaEngine:
             architecture=metadata.get("general.architecture", "unknown"),
             context_length=int(metadata.get(f"{metadata.get('general.architecture')}.context_length", 0) or 0),
             fim=_fim_tokens(self._llama),
+            vocab_size=int(llama_cpp.llama_vocab_n_tokens(self._vocab)),
         )
         self._context_size = context_size
         self._add_bos = bool(llama_cpp.llama_vocab_get_add_bos(self._vocab))
-        self._vocab_size = int(llama_cpp.llama_vocab_n_tokens(self._vocab))
 
     @property
     def context_size(self) -> int:
@@ -147,7 +148,7 @@ class LlamaEngine:
         import llama_cpp
         import numpy
 
-        logits = numpy.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self._llama.ctx, -1), shape=(self._vocab_size,))
+        logits = numpy.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self._llama.ctx, -1), shape=(self.info.vocab_size,))
         return int(numpy.argmax(logits))
 
     def _shared_prefix(self, tokens: Sequence[int]) -> int:

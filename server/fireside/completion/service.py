@@ -57,7 +57,10 @@ class CompletionService:
 
     @staticmethod
     def _model_key(config: FiresideConfig) -> tuple[object, ...]:
-        return (config.model_path, config.context_size, config.effective_threads)
+        return (
+            config.model_path, config.context_size, config.effective_threads, config.endpoints,
+            config.endpoint_api_key_env, config.endpoint_timeout_ms, config.endpoint_fallback_to_local,
+        )
 
     def needs_reload(self, config: FiresideConfig) -> bool:
         return self._loaded_with != self._model_key(config)
@@ -69,7 +72,35 @@ class CompletionService:
         self.status = await loop.run_in_executor(self._executor, self._load, config)
         return self.status
 
+    async def swap(self, config: FiresideConfig) -> ModelStatus | str:
+        """Load the model ``config`` names and put it in place of the current one, atomically: the swap
+        is queued on the worker, so requests already running finish with the old engine and later ones
+        get the new one. On failure the current engine keeps serving and the error message is returned."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._swap, config)
+
+    def _swap(self, config: FiresideConfig) -> ModelStatus | str:
+        try:
+            engine = self._engine_factory(config)
+        except Exception as error:  # the old engine keeps serving
+            logger.exception("Model swap failed")
+            return str(error) if isinstance(error, ModelLoadError) else f"{type(error).__name__}: {error}"
+        self._close(self._engine)
+        self._engine = engine
+        self._cache = CompletionCache()
+        self._loaded_with = self._model_key(config)
+        self.status = ModelStatus(ModelState.READY, engine.info.name, "")
+        logger.info("Model swapped in: %s (%s)", engine.info.name, engine.info.path)
+        return self.status
+
+    @staticmethod
+    def _close(engine: Engine | None) -> None:
+        close = getattr(engine, "close", None)  # remote engines stop their health checks
+        if close is not None:
+            close()
+
     def _load(self, config: FiresideConfig) -> ModelStatus:
+        self._close(self._engine)
         self._engine = None
         self._cache = CompletionCache()  # completions of another model are no answer for this one
         self._loaded_with = self._model_key(config)
@@ -172,7 +203,9 @@ class CompletionService:
             workspace_root=self.workspace_root,
             trees=self._trees,
         )
-        if completion.stopped_by == "cancelled":
+        if completion.stopped_by == "unavailable":  # every remote engine down: ask again next time
+            logger.info("no engine available for this completion")
+        elif completion.stopped_by == "cancelled":
             logger.info("generation cancelled after %d tokens (%.0f ms)", completion.generated_tokens, completion.model_ms)
         else:
             self._cache.store(request, completion.text)
@@ -188,7 +221,22 @@ class CompletionService:
     def shutdown(self) -> None:
         for event in [*self._latest.values(), *self._prefetches]:
             event.set()
+        self._close(self._engine)
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def serving_engine_factory(local_factory: EngineFactory) -> EngineFactory:
+    """Remote engines when ``config.endpoints`` names any (the local model as their fall-back), else
+    the local model."""
+
+    def factory(config: FiresideConfig) -> Engine:
+        if not config.endpoints:
+            return local_factory(config)
+        from fireside.endpoints.engine import endpoint_engine_factory
+
+        return endpoint_engine_factory(config, local_factory)
+
+    return factory
 
 
 def llama_engine_factory(config: FiresideConfig) -> Engine:

@@ -20,7 +20,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         "serve",
         help="run the language server (stdio by default)",
         description="Run the Fireside language server. Speaks LSP 3.17 over stdio unless --tcp or --ws is given. "
-        "Everything runs on this machine; nothing is sent anywhere.",
+        "Everything runs on this machine; nothing is sent anywhere unless --endpoint names an inference server.",
     )
     transport = parser.add_mutually_exclusive_group()
     transport.add_argument("--stdio", action="store_true", help="talk LSP over stdin/stdout (the default)")
@@ -37,6 +37,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     )
     parser.add_argument(
         "--log-level", choices=("debug", "info", "warning", "error"), help="log level (default: info)"
+    )
+    parser.add_argument(
+        "--models-dir", metavar="DIR",
+        help="watch DIR for GGUF models: new ones are validated, then served (see `fireside models`)",
+    )
+    parser.add_argument(
+        "--endpoint", action="append", metavar="URL",
+        help="an OpenAI-compatible inference server to complete with instead of the local model (repeatable); "
+        "prompts are sent there",
     )
     parser.add_argument("--log-file", metavar="PATH", help="write logs to this file instead of stderr")
     # Protocol tests use a deterministic stand-in for the model; not for users.
@@ -56,6 +65,8 @@ def cli_settings(args: argparse.Namespace) -> dict[str, Any]:
         ("threads", "threads"),
         ("debounce_ms", "debounce_ms"),
         ("log_level", "log_level"),
+        ("models_dir", "models_dir"),
+        ("endpoint", "endpoints"),
     ):
         value = getattr(args, flag)
         if value is not None:
@@ -70,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
 
     configure_logging(args.log_level or "info", args.log_file)
 
-    from fireside.completion.service import llama_engine_factory
+    from fireside.completion.service import llama_engine_factory, serving_engine_factory
     from fireside.lsp.server import create_server
 
     if args.engine == "fake":
@@ -82,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
             return FakeEngine(token_delay_s=delay, context_size=config.context_size)
     else:
         engine_factory = llama_engine_factory
+    engine_factory = serving_engine_factory(engine_factory)
 
     settings = cli_settings(args)
     if args.tcp or args.ws:

@@ -62,6 +62,9 @@ class FiresideServer(LanguageServer):
         self._monitor_argv: list[str] | None = None
         self._alert_status: dict[tuple[tuple[str, str], ...], str] = {}
         self._pause_tasks: dict[str, asyncio.Task[None]] = {}
+        self.models: Any = None  # fireside.models.lifecycle.ModelLifecycle while modelsDir is set
+        self._models_dir: str | None = None
+        self.model_override: Path | None = None  # the model the models directory says to serve
 
     # ----- telling the user, once -------------------------------------------------------------
     def tell_once(self, key: str, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
@@ -95,7 +98,13 @@ class FiresideServer(LanguageServer):
             self.tell_once(f"config:{problem}", f"Fireside: invalid setting from {source}: {problem}.")
         self.config = config
         set_level(config.log_level)
-        return self.completions.needs_reload(config)
+        return self.completions.needs_reload(self.effective_config())
+
+    def effective_config(self) -> FiresideConfig:
+        """The settings, with the models directory's active model in place of ``modelPath``."""
+        if self.model_override is not None:
+            return self.config.replace(model_path=str(self.model_override))
+        return self.config
 
     async def pull_configuration(self) -> bool:
         capabilities = self.client_capabilities.workspace
@@ -124,8 +133,10 @@ class FiresideServer(LanguageServer):
     async def _load(self, pull_configuration: bool) -> ModelStatus:
         if pull_configuration:
             await self.pull_configuration()  # the settings may name another model
-        self._notify_status(ModelStatus(ModelState.LOADING, self.config.model_path or "embedded", "loading the model"))
-        status = await self.completions.load(self.config)
+        guarded_sync("models", self.sync_models)  # its active model, if any, is the one to load
+        config = self.effective_config()
+        self._notify_status(ModelStatus(ModelState.LOADING, config.model_path or "embedded", "loading the model"))
+        status = await self.completions.load(config)
         self._notify_status(status)
         if status.state is ModelState.DEGRADED:
             self.tell_once(
@@ -219,6 +230,86 @@ class FiresideServer(LanguageServer):
         return document, offset, completion
 
 
+    # ----- the models directory ---------------------------------------------------------------
+    def sync_models(self) -> None:
+        """Start or stop watching ``modelsDir`` to match the settings."""
+        from fireside.models.lifecycle import ModelLifecycle
+
+        directory = self.config.models_dir
+        if directory == self._models_dir:
+            return
+        if self.models is not None:
+            self.models.stop()
+            self.models = None
+            self.model_override = None
+        self._models_dir = directory
+        if directory is None:
+            return
+        loop = asyncio.get_running_loop()
+
+        def on_loop(callback: Callable[..., Awaitable[None]]) -> Callable[..., None]:
+            # Verdicts arrive on the lifecycle thread; the swap and the messages happen on the loop.
+            return lambda *args: loop.call_soon_threadsafe(lambda: asyncio.ensure_future(callback(*args)))
+
+        self.models = ModelLifecycle(
+            Path(directory).expanduser(),
+            latency_budget_ms=self.config.model_latency_budget_ms,
+            on_accepted=on_loop(self._model_accepted),
+            on_rejected=on_loop(self._model_rejected),
+            on_activate=on_loop(self._model_activated),
+        )
+        try:
+            self.model_override = self.models.start()
+        except OSError as error:
+            self.models = None
+            self.tell_once(f"models-dir:{directory}", f"Fireside: cannot watch the models directory {directory}: {error}")
+
+    async def _model_accepted(self, verdict: Any) -> None:
+        await self._swap_model(verdict.path, verdict.previous, None)
+
+    async def _model_activated(self, path: Path) -> None:
+        await self._swap_model(path, self.model_override.name if self.model_override else None, "rollback")
+
+    async def _swap_model(self, path: Path, previous: str | None, reason: str | None) -> None:
+        if self._loading is not None and not self._loading.done():
+            await asyncio.shield(self._loading)  # swap after the start-up load, never under it
+        before = self.model_override
+        self.model_override = path
+        result = await self.completions.swap(self.effective_config())
+        if isinstance(result, str):
+            self.model_override = before
+            self._show(types.MessageType.Error, f"Fireside: could not switch to the model {path.name}: {result}")
+            return
+        params = {"model": result.model, "path": str(path), "previous": previous}
+        if reason:
+            params["reason"] = reason
+        self._notify(protocol.MODEL_CHANGED_NOTIFICATION, params)
+        self._notify_status(result)
+        how = "rolled back to" if reason == "rollback" else "now completes with"
+        self._show(types.MessageType.Info, f"Fireside {how} {path.name} ({result.model}).")
+
+    async def _model_rejected(self, verdict: Any) -> None:
+        reason = verdict.report.reason
+        self._notify(protocol.MODEL_REJECTED_NOTIFICATION, {"path": str(verdict.path), "reason": reason})
+        serving = self.completions.status.model or "the current model"
+        self._show(
+            types.MessageType.Warning,
+            f"Fireside rejected the model {verdict.path.name}: {reason}. {serving} keeps serving.",
+        )
+
+    def _notify(self, method: str, params: dict[str, Any]) -> None:
+        try:
+            self.protocol.notify(method, params)
+        except Exception:
+            logger.debug("could not send %s", method, exc_info=True)
+
+    def _show(self, kind: types.MessageType, message: str) -> None:
+        logger.info("%s", message)
+        try:
+            self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+        except Exception:
+            logger.debug("could not send showMessage", exc_info=True)
+
     # ----- the anomaly monitor ----------------------------------------------------------------
     async def sync_monitor(self) -> None:
         """Start, restart or stop `fireside monitor` to match the settings."""
@@ -296,6 +387,14 @@ async def guarded(feature: str, empty: Callable[[], T], work: Awaitable[T]) -> T
         return empty()
 
 
+def guarded_sync(feature: str, work: Callable[[], object]) -> None:
+    """``guarded`` for synchronous work."""
+    try:
+        work()
+    except Exception:
+        logger.exception("%s failed", feature)
+
+
 def create_server(engine_factory: EngineFactory, cli_settings: Mapping[str, Any] | None = None) -> FiresideServer:
     server = FiresideServer(engine_factory, cli_settings)
 
@@ -328,7 +427,7 @@ def create_server(engine_factory: EngineFactory, cli_settings: Mapping[str, Any]
             reload = ls.apply_settings(settings, "settings")
         else:
             reload = await ls.pull_configuration()  # the pull model: settings is null
-        if reload:
+        if reload or ls.config.models_dir != ls._models_dir:
             await ls.start_loading()
         await guarded("monitor", lambda: None, ls.sync_monitor())
 
@@ -423,6 +522,8 @@ def create_server(engine_factory: EngineFactory, cli_settings: Mapping[str, Any]
     @server.feature(types.SHUTDOWN)
     async def on_shutdown(ls: FiresideServer, params: Any) -> None:
         ls.completions.shutdown()
+        if ls.models is not None:
+            ls.models.stop()
         if ls.monitor is not None:
             await guarded("monitor", lambda: None, ls.monitor.stop())
         if ls.watcher is not None:
