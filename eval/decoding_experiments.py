@@ -36,7 +36,7 @@ class Scorer:
         self.llama.n_tokens = reused
         self.llama.eval(tokens[reused:])
         logits = numpy.ctypeslib.as_array(
-            llama_cpp.llama_get_logits_ith(self.llama.ctx, -1), shape=(self.engine._vocab_size,)
+            llama_cpp.llama_get_logits_ith(self.llama.ctx, -1), shape=(self.engine.info.vocab_size,)
         ).astype(numpy.float64)
         top = logits.max()
         return logits - top - numpy.log(numpy.exp(logits - top).sum())

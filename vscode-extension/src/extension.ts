@@ -28,7 +28,15 @@ import { AlertsTreeProvider } from './alertsView';
 import { CrashPolicy } from './crashPolicy';
 import { generateTests } from './generateTests';
 import { LaunchCommand, Probe, resolveServer } from './interpreter';
-import { ALERT_NOTIFICATION, StatusParams, STATUS_NOTIFICATION } from './protocol';
+import {
+  ALERT_NOTIFICATION,
+  MODEL_CHANGED_NOTIFICATION,
+  MODEL_REJECTED_NOTIFICATION,
+  ModelChangedParams,
+  ModelRejectedParams,
+  StatusParams,
+  STATUS_NOTIFICATION,
+} from './protocol';
 import { affectsServer, enabledFor, needsRestart, SECTION, serverSettingNames, serverSettings } from './settings';
 import { serverLogLevel, withoutTimestamp } from './serverLog';
 import { parseStatus, ServerState, statusView } from './status';
@@ -250,6 +258,13 @@ class Fireside implements vscode.Disposable {
       }
     });
     client.onNotification(ALERT_NOTIFICATION, (raw: unknown) => this.onAlert(raw));
+    // The server tells the user with window/showMessage; the log keeps the history of model changes.
+    client.onNotification(MODEL_CHANGED_NOTIFICATION, (params: ModelChangedParams) => {
+      this.log.appendLine(`[fireside] model changed to ${params.model} (${params.path})${params.reason ? ` by ${params.reason}` : ''}`);
+    });
+    client.onNotification(MODEL_REJECTED_NOTIFICATION, (params: ModelRejectedParams) => {
+      this.log.appendLine(`[fireside] model rejected: ${params.path}: ${params.reason}`);
+    });
     client.onNotification(ShowMessageNotification.type, (params) => this.onShowMessage(params.type, params.message));
     client.onDidChangeState((event) => {
       if (this.client === client && event.newState === State.Running) {

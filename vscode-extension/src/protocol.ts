@@ -57,5 +57,35 @@ export interface Alert {
   annotations?: Record<string, string>;
 }
 
+/**
+ * The served model changed: a new or replaced GGUF in `modelsDir` passed validation and was swapped
+ * in, or `fireside models rollback` named the previous one (also said with window/showMessage).
+ * Direction: server → client notification.
+ */
+export const MODEL_CHANGED_NOTIFICATION = 'fireside/modelChanged';
+
+export interface ModelChangedParams {
+  /** The model's name. */
+  model: string;
+  /** The GGUF file now serving. */
+  path: string;
+  /** The file that served before (null when it was not from the models directory). */
+  previous: string | null;
+  reason?: 'rollback';
+}
+
+/**
+ * A candidate GGUF in `modelsDir` failed validation; the current model keeps serving (also said with
+ * window/showMessage). Direction: server → client notification.
+ */
+export const MODEL_REJECTED_NOTIFICATION = 'fireside/modelRejected';
+
+export interface ModelRejectedParams {
+  /** The rejected file. */
+  path: string;
+  /** The failed checks, for users. */
+  reason: string;
+}
+
 /** The code action kind of "Generate Hypothesis tests for NAME" (server/fireside/lsp/code_actions.py). */
 export const GENERATE_TESTS_KIND = 'source.fireside.generateTests';
