@@ -82,7 +82,9 @@ _TYPE_NAMES = {int: "a whole number", float: "a number", str: "a string", str | 
 
 
 def _wrong_type(value: Any, hint: Any) -> bool:
-    """Values cattrs would coerce but a user did not mean: True for 1, "12" for 12, "a" for ["a"]."""
+    """Values cattrs would coerce but a user did not mean: True for 1 or "no", "12" for 12, "a" for ["a"]."""
+    if hint is bool:
+        return not isinstance(value, bool)
     if isinstance(value, bool):
         return hint is not bool
     if isinstance(value, str):

@@ -43,3 +43,13 @@ def test_every_setting_is_described():
     descriptions = setting_descriptions()
     assert set(descriptions) >= {"modelPath", "contextSize", "maxTokens", "threads", "debounceMs", "enabledLanguages", "logLevel"}
     assert all(entry["description"] for entry in descriptions.values())
+
+
+def test_strings_and_numbers_are_not_booleans():
+    config, problems = merge_config(FiresideConfig(), {"endpointFallbackToLocal": "no"})
+    assert config.endpoint_fallback_to_local is True  # the default, not bool("no")
+    assert [p.setting for p in problems] == ["endpointFallbackToLocal"]
+    config, problems = merge_config(FiresideConfig(), {"endpointFallbackToLocal": 0})
+    assert problems and config.endpoint_fallback_to_local is True
+    config, problems = merge_config(FiresideConfig(), {"endpointFallbackToLocal": False})
+    assert not problems and config.endpoint_fallback_to_local is False
