@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -50,6 +51,9 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--metrics-port", type=int, metavar="PORT", help="serve /metrics on this port (0: off)")
     parser.add_argument("--metrics-host", metavar="ADDR")
     parser.add_argument("--log-level", choices=LOG_LEVELS, default="info")
+    parser.add_argument("--parent-pid", type=int, metavar="PID",
+                        help="stop when process PID is no longer this one's parent (`fireside serve` passes its "
+                             "own pid, so a server killed hard leaves no monitor behind)")
     parser.set_defaults(func=run)
 
 
@@ -76,6 +80,26 @@ def build_config(args: argparse.Namespace) -> tuple[Any, list[Any]]:
         flags["queries"] = list(args.query)
     config, more = merge_config(config, flags)
     return config, problems + more
+
+
+ORPHAN_CHECK_SECONDS = 1.0
+
+
+def _stop_when_orphaned(parent: int, stop: threading.Event, log: logging.Logger) -> None:
+    """Set ``stop`` once ``parent`` is gone (we get re-parented, so our parent pid changes). The pid
+    comes from the parent itself: one read here could already be the re-parented one. Portable,
+    unlike Linux's PR_SET_PDEATHSIG, and it lets the worker shut down cleanly."""
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent:
+                log.warning("the parent process (pid %d) is gone: stopping", parent)
+                stop.set()
+                return
+            if stop.wait(ORPHAN_CHECK_SECONDS):
+                return
+
+    threading.Thread(target=watch, name="fireside-orphan-check", daemon=True).start()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -138,6 +162,8 @@ def run(args: argparse.Namespace) -> int:
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
+        if args.parent_pid:
+            _stop_when_orphaned(args.parent_pid, stop, log)
         worker.run_forever(stop)
         return 0
     finally:

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -30,7 +31,10 @@ def monitor_argv(
     extra: Sequence[str] = (),
 ) -> list[str]:
     """The command line the editor server should supervise."""
-    argv = [sys.executable, "-m", "fireside", "monitor", "--output", "jsonl", "--prometheus", prometheus_url]
+    argv = [
+        sys.executable, "-m", "fireside", "monitor", "--output", "jsonl", "--parent-pid", str(os.getpid()),
+        "--prometheus", prometheus_url,
+    ]
     if alertmanager_url:
         argv += ["--alertmanager", alertmanager_url]
     if config_file:
