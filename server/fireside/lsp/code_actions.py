@@ -56,35 +56,21 @@ def symbol_at(text: str, line: int) -> str | None:
     return symbol.name if isinstance(symbol, ClassInfo) else symbol.qualname
 
 
-class WorkerTextGenerator:
-    """Lets test generation (on its own thread) ask the server's model, on the model's thread."""
-
-    def __init__(self, server: FiresideServer, loop: asyncio.AbstractEventLoop) -> None:
-        self._server = server
-        self._loop = loop
-
-    def generate(self, prompt: str, *, max_tokens: int, stop: Sequence[str] = ()) -> str:
-        async def ask() -> str:
-            self._server.completions.cancel_prefetches()  # a prefetch must not make the user wait
-            return await self._server.completions.run_on_worker(
-                lambda engine: engine.generate(prompt, max_tokens=max_tokens, stop=stop)
-            )  # type: ignore[return-value]
-
-        try:
-            return asyncio.run_coroutine_threadsafe(ask(), self._loop).result(MODEL_ANSWER_SECONDS)
-        except Exception as error:  # no model, or it failed: the parameter stays unresolved
-            logger.info("model not asked for a type: %s", error)
-            return ""
-
-
 class WorkerModel:
     """The model for one action resolve: each generation runs on the model's thread and stops at the
     next token once ``cancel`` is set (raising :class:`Cancelled`)."""
 
     def __init__(
-        self, server: FiresideServer, loop: asyncio.AbstractEventLoop, cancel: threading.Event, on_generation: Any = None
+        self,
+        server: FiresideServer,
+        loop: asyncio.AbstractEventLoop,
+        cancel: threading.Event,
+        on_generation: Any = None,
+        *,
+        timeout: float = ACTION_GENERATION_SECONDS,
     ) -> None:
         self._server = server
+        self._timeout = timeout
         self._loop = loop
         self._cancel = cancel
         self._on_generation = on_generation
@@ -105,10 +91,25 @@ class WorkerModel:
             )  # type: ignore[return-value]
 
         try:
-            return asyncio.run_coroutine_threadsafe(ask(), self._loop).result(ACTION_GENERATION_SECONDS)
+            return asyncio.run_coroutine_threadsafe(ask(), self._loop).result(self._timeout)
         except Cancelled:
             logger.info("code action cancelled: the model stopped during generation %d", self.generations)
             raise
+
+
+class AnswerOrNothing:
+    """Test generation's view of the model: a failed or timed-out answer is no answer (the parameter
+    it was asked about keeps its generic strategy), never an error."""
+
+    def __init__(self, model: WorkerModel) -> None:
+        self._model = model
+
+    def generate(self, prompt: str, *, max_tokens: int, stop: Sequence[str] = ()) -> str:
+        try:
+            return self._model.generate(prompt, max_tokens=max_tokens, stop=stop)
+        except Exception as error:  # no model, or it failed
+            logger.info("model not asked for a type: %s", error)
+            return ""
 
 
 def _field(data: Any, name: str) -> Any:
@@ -359,7 +360,8 @@ async def resolve_tests(ls: FiresideServer, action: types.CodeAction) -> types.C
                 types.WorkDoneProgressReport(message=f"{stage} {done}/{total or '?'}", percentage=percentage),
             )
 
-    options = Options(generator=WorkerTextGenerator(ls, loop) if ls.completions.engine is not None else None)
+    model = AnswerOrNothing(WorkerModel(ls, loop, threading.Event(), timeout=MODEL_ANSWER_SECONDS))
+    options = Options(generator=model if ls.completions.engine is not None else None)
     try:
         plan = await asyncio.to_thread(plan_tests_for_symbol, path, document.text, line, None, report, options=options)
     finally:
