@@ -89,3 +89,12 @@ def test_stop_rule_cuts_at_the_last_parsing_line():
     stop = SyntaxAwareStop(cursor, True, splice)
     assert stop("if y:\n") is None
     assert stop("total = f(\n") is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(position=st.integers(0, 10_000), completion=st.text(alphabet="abc():= \n\té#'\"", max_size=20))
+def test_a_spliced_completion_parses_like_the_merged_text(position, completion):
+    position %= len(SOURCE) + 1
+    splice = CompletionSplice(SPEC, reparse(SPEC, None, SOURCE.encode()), position, SOURCE)
+    tree, _ = splice.parsed_with(completion)
+    assert str(tree.root_node) == sexp(SOURCE[:position] + completion + SOURCE[position:])

@@ -129,9 +129,17 @@ class CompletionSplice:
             new_end_byte=new_end,
             start_point=self._start_point,
             old_end_point=self._start_point,
-            new_end_point=_point(merged, new_end),
+            new_end_point=self._end_point(inserted),
         )
         return parse(self._spec, merged, tree), inserted
+
+    def _end_point(self, inserted: bytes) -> Point:
+        # From the insertion point and the inserted bytes alone: this runs once per generated line,
+        # and counting the rows of the whole merged document each time would be O(file).
+        newlines = inserted.count(b"\n")
+        if not newlines:
+            return Point(self._start_point.row, self._start_point.column + len(inserted))
+        return Point(self._start_point.row + newlines, len(inserted) - inserted.rfind(b"\n") - 1)
 
     def check(self, completion: str) -> SpliceVerdict:
         tree, inserted = self.parsed_with(completion)

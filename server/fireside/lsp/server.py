@@ -72,6 +72,9 @@ class FiresideServer(LanguageServer):
             return
         self._told.add(key)
         logger.warning("%s", message)
+        self._send_message(kind, message)
+
+    def _send_message(self, kind: types.MessageType, message: str) -> None:
         try:
             self.window_show_message(types.ShowMessageParams(type=kind, message=message))
         except Exception:  # no transport yet (unit tests) must not break the caller
@@ -148,13 +151,9 @@ class FiresideServer(LanguageServer):
         return status
 
     def _notify_status(self, status: ModelStatus) -> None:
-        try:
-            self.protocol.notify(
-                protocol.STATUS_NOTIFICATION,
-                {"state": status.state.value, "model": status.model, "message": status.message},
-            )
-        except Exception:
-            logger.debug("could not send status", exc_info=True)
+        self._notify(
+            protocol.STATUS_NOTIFICATION, {"state": status.state.value, "model": status.model, "message": status.message}
+        )
 
     async def model_ready(self) -> bool:
         if self._loading is not None and not self._loading.done():
@@ -171,24 +170,34 @@ class FiresideServer(LanguageServer):
         if document is None:
             logger.debug("completion for a document that is not open: %s", uri)
             return None
-        if document.language_id not in self.config.enabled_languages:
-            return None
-        if len(document.text) > self.config.max_file_size:
-            self.tell_once(
-                f"large:{uri}",
-                f"Fireside: {convert.path_hint(uri, self.root) or uri} is larger than maxFileSize "
-                f"({len(document.text):,} > {self.config.max_file_size:,} characters); no completions there.",
-                types.MessageType.Info,
-            )
-            return None
-        if "\x00" in document.text:
-            logger.info("no completions in %s: it contains NUL bytes (binary?)", uri)
+        if not self._completes_in(document, tell=True):
             return None
         offset = document.offset_at(convert.to_position(position), self.encoding)
         if offset is None:
             logger.info("position %s is past the end of %s", position, uri)
             return None
         return document, offset
+
+    def _completes_in(self, document: Document, *, tell: bool) -> bool:
+        """Whether ``document`` gets completions (language on, not too big, not binary); ``tell``
+        says why not, once, when a user asked."""
+        uri = document.uri
+        if document.language_id not in self.config.enabled_languages:
+            return False
+        if len(document.text) > self.config.max_file_size:
+            if tell:
+                self.tell_once(
+                    f"large:{uri}",
+                    f"Fireside: {convert.path_hint(uri, self.root) or uri} is larger than maxFileSize "
+                    f"({len(document.text):,} > {self.config.max_file_size:,} characters); no completions there.",
+                    types.MessageType.Info,
+                )
+            return False
+        if "\x00" in document.text:
+            if tell:
+                logger.info("no completions in %s: it contains NUL bytes (binary?)", uri)
+            return False
+        return True
 
     @property
     def encoding(self) -> convert.Encoding:
@@ -305,10 +314,7 @@ class FiresideServer(LanguageServer):
 
     def _show(self, kind: types.MessageType, message: str) -> None:
         logger.info("%s", message)
-        try:
-            self.window_show_message(types.ShowMessageParams(type=kind, message=message))
-        except Exception:
-            logger.debug("could not send showMessage", exc_info=True)
+        self._send_message(kind, message)
 
     # ----- the anomaly monitor ----------------------------------------------------------------
     async def sync_monitor(self) -> None:
@@ -334,7 +340,7 @@ class FiresideServer(LanguageServer):
 
     def on_alert(self, alert: dict[str, Any]) -> None:
         """An alert from the monitor: the full alert as fireside/alert, and a message when it changes."""
-        self.protocol.notify(protocol.ALERT_NOTIFICATION, alert)
+        self._notify(protocol.ALERT_NOTIFICATION, alert)
         key = tuple(sorted((str(k), str(v)) for k, v in (alert.get("labels") or {}).items()))
         status = str(alert.get("status", "firing"))
         if self._alert_status.get(key) == status:
@@ -346,7 +352,7 @@ class FiresideServer(LanguageServer):
             kind = types.MessageType.Error if alert.get("severity") == "error" else types.MessageType.Warning
             prefix = "Anomaly"
         detail = alert.get("feature_description") or alert.get("summary") or ""
-        self.window_show_message(types.ShowMessageParams(type=kind, message=f"Fireside {prefix}: {alert.get('summary', '')} — {detail}"))
+        self._show(kind, f"Fireside {prefix}: {alert.get('summary', '')} — {detail}")
 
     def on_monitor_status(self, text: str) -> None:
         logger.info("monitor: %s", text)
@@ -354,11 +360,7 @@ class FiresideServer(LanguageServer):
     # ----- prefetch -----------------------------------------------------------------------------
     def prefetch_at(self, uri: str, offset: int) -> None:
         document = self.documents.get(uri)
-        if document is None or self.completions.engine is None:
-            return
-        if document.language_id not in self.config.enabled_languages or len(document.text) > self.config.max_file_size:
-            return
-        if "\x00" in document.text:
+        if document is None or self.completions.engine is None or not self._completes_in(document, tell=False):
             return
         self.completions.prefetch(convert.completion_request(document, offset, self.config, self.root), self.config)
 
