@@ -328,3 +328,21 @@ def test_an_action_listed_before_an_edit_is_resolved_only_if_it_still_applies(tm
         assert "changed since" in server.call("codeAction/resolve", docstring)["result"]["disabled"]["reason"]
     finally:
         server.close()
+
+
+def test_generating_tests_for_a_buffer_that_no_longer_parses_says_why(tmp_path):
+    path = _project(tmp_path)
+    server = RawServer("--engine", "fake")
+    try:
+        server.initialize(root=str(tmp_path))
+        uri = path.as_uri()
+        server.open(uri, SOURCE)
+        (action,) = _request(server, uri, SOURCE.split("\n").index("def clamp(value: int, low: int = 0, high: int = 10) -> int:"))
+        server.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": 2},
+                                                 "contentChanges": [{"text": SOURCE + "def broken(:\n"}]})
+        resolved = server.call("codeAction/resolve", action)["result"]
+        assert "edit" not in resolved and "SyntaxError" in resolved["disabled"]["reason"]
+        server.wait_for(lambda m: m.get("method") == "window/showMessage" and "SyntaxError" in m["params"]["message"], timeout=10)
+        assert server.alive()
+    finally:
+        server.close()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from fireside.context.languages import LANGUAGES
 from fireside.context.syntax import parse
@@ -65,10 +66,15 @@ def minimal_edit(old: str, new: str) -> Edit:
 
 def syntax_errors(text: str) -> list[tuple[int, str]]:
     """(0-based line, "error"/"missing X") of every ERROR and MISSING node tree-sitter finds."""
+    return list(_syntax_errors(text))
+
+
+@lru_cache(maxsize=4)  # one resolve checks several candidate edits against the same original text
+def _syntax_errors(text: str) -> tuple[tuple[int, str], ...]:
     tree = parse(LANGUAGES["python"], text.encode("utf-8", "surrogatepass"))
     found: list[tuple[int, str]] = []
     if not tree.root_node.has_error:
-        return found
+        return ()
     stack = [tree.root_node]
     while stack:
         node = stack.pop()
@@ -78,9 +84,10 @@ def syntax_errors(text: str) -> list[tuple[int, str]]:
             found.append((node.start_point[0], "syntax error"))
         if node.has_error:
             stack.extend(node.children)
-    return sorted(found)
+    return tuple(sorted(found))
 
 
+@lru_cache(maxsize=4)  # the same texts are compiled by the action (body trimming, quick fix) and by validate
 def compile_error(text: str) -> str | None:
     try:
         with warnings.catch_warnings():
