@@ -66,3 +66,17 @@ def test_command_line_flags_win_and_bad_flags_are_reported():
         assert response["result"]["items"][0]["insertText"] == "fak"
     finally:
         server.close()
+
+
+def test_an_unset_api_key_variable_is_reported_once_and_the_server_serves():
+    server = RawServer("--engine", "fake", "--debounce-ms", "0")
+    try:
+        settings = {"endpoints": ["http://127.0.0.1:9"], "endpointApiKeyEnv": "FIRESIDE_TEST_KEY_NOT_SET"}
+        server.initialize(settings)
+        reported = messages(server, "FIRESIDE_TEST_KEY_NOT_SET", timeout=3)
+        assert len(reported) == 1 and "not set" in reported[0]["params"]["message"]
+        server.notify("workspace/didChangeConfiguration", {"settings": {"fireside": settings}})
+        assert messages(server, "FIRESIDE_TEST_KEY_NOT_SET", timeout=1.5) == []
+        assert server.alive()
+    finally:
+        server.close()

@@ -71,6 +71,23 @@ class Engine(Protocol):
     def generate(self, prompt: str, *, max_tokens: int, stop: Sequence[str] = ()) -> str: ...
 
 
+def nothing_to_generate(
+    prompt_count: int, max_tokens: int, reused: int, cancelled: Callable[[], bool]
+) -> Generation | None:
+    """The answer of ``Engine.run`` when there is nothing to generate (cancelled already, or no room
+    left: ``max_tokens`` already clamped with ``room_for``), else None."""
+    if cancelled():
+        return Generation("", prompt_count, reused, 0, "cancelled", 0.0)
+    if max_tokens == 0:
+        return Generation("", prompt_count, reused, 0, "limit", 0.0)
+    return None
+
+
+def room_for(max_tokens: int, context_size: int, prompt_count: int) -> int:
+    """``max_tokens`` clamped to what fits in the context after the prompt (one slot kept free)."""
+    return max(0, min(max_tokens, context_size - prompt_count - 1))
+
+
 def check_gguf_file(path: Path) -> None:
     """Fail early with a clear message; llama.cpp's own errors for these cases are cryptic."""
     if not path.exists():
@@ -184,16 +201,13 @@ class LlamaEngine:
         cancelled: Callable[[], bool],
     ) -> Generation:
         started = time.perf_counter()
-        limit = self._context_size - len(prompt_tokens)
-        max_tokens = max(0, min(max_tokens, limit - 1))
+        max_tokens = room_for(max_tokens, self._context_size, len(prompt_tokens))
         reused = self._shared_prefix(prompt_tokens)
         generated: list[int] = []
         text = ""
         stopped_by = "limit"
-        if cancelled():
-            return Generation("", len(prompt_tokens), reused, 0, "cancelled", 0.0)
-        if max_tokens == 0:
-            return Generation("", len(prompt_tokens), reused, 0, "limit", 0.0)
+        if (early := nothing_to_generate(len(prompt_tokens), max_tokens, reused, cancelled)) is not None:
+            return early
         if not self._evaluate_prompt(prompt_tokens, reused, cancelled):
             return Generation("", len(prompt_tokens), reused, 0, "cancelled", time.perf_counter() - started)
         # Greedy decoding (completions must be deterministic for the same context) with our own loop:

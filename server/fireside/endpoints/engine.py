@@ -20,7 +20,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from fireside.completion.engine import Engine, Generation, ModelInfo, ModelLoadError
+from fireside.completion.engine import Engine, Generation, ModelInfo, ModelLoadError, nothing_to_generate, room_for
 from fireside.endpoints.openai_api import EndpointBusy, EndpointError, OpenAIClient, TokenizerRoute
 from fireside.endpoints.pool import EndpointPool
 
@@ -168,11 +168,9 @@ class EndpointEngine:
         cancelled: Callable[[], bool],
     ) -> Generation:
         started = time.perf_counter()
-        max_tokens = max(0, min(max_tokens, self._context_size - len(prompt_tokens) - 1))
-        if cancelled():
-            return Generation("", len(prompt_tokens), 0, 0, "cancelled", 0.0)
-        if max_tokens == 0:
-            return Generation("", len(prompt_tokens), 0, 0, "limit", 0.0)
+        max_tokens = room_for(max_tokens, self._context_size, len(prompt_tokens))
+        if (early := nothing_to_generate(len(prompt_tokens), max_tokens, 0, cancelled)) is not None:
+            return early
         prompt = self._text_of(prompt_tokens)
         tried: set[str] = set()
         first = True

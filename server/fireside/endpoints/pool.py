@@ -7,7 +7,6 @@ prober brings it back as soon as it answers again.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import random
 import threading
@@ -49,13 +48,13 @@ class EndpointPool:
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
     _stop: threading.Event = field(init=False, default_factory=threading.Event)
     _thread: threading.Thread | None = field(init=False, default=None)
-    _turn: Iterator[int] = field(init=False)
+    _turn: int = field(init=False)  # where the next rotation starts
 
     def __post_init__(self) -> None:
         self.states = {url: EndpointState(url) for url in self.urls}
         # Ties (every endpoint idle, the usual case for one editor) rotate from a random start, so that
         # several editors sharing the same endpoints do not all pick the first one.
-        self._turn = itertools.count(random.randrange(max(1, len(self.urls))))
+        self._turn = random.randrange(max(1, len(self.urls)))
 
     # ----- picking --------------------------------------------------------------------------------
     def candidates(self, *, rotate: bool = True) -> list[str]:
@@ -63,16 +62,13 @@ class EndpointPool:
         rotation moves on for each request; ``rotate=False`` for side calls such as tokenizing)."""
         now = time.monotonic()
         with self._lock:
-            offset = next(self._turn) if rotate else self._peek_turn()
+            offset = self._turn
+            if rotate:
+                self._turn += 1
             count = len(self.urls)
             order = [self.urls[(offset + index) % count] for index in range(count)]
             ready = [url for url in order if self.states[url].available(now)]
             return sorted(ready, key=lambda url: self.states[url].outstanding)  # stable: keeps the rotation
-
-    def _peek_turn(self) -> int:
-        offset = next(self._turn)
-        self._turn = itertools.count(offset)  # put it back
-        return offset
 
     @contextmanager
     def using(self, url: str) -> Iterator[None]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
@@ -101,6 +102,14 @@ class FiresideServer(LanguageServer):
             self.tell_once(f"config:{problem}", f"Fireside: invalid setting from {source}: {problem}.")
         self.config = config
         set_level(config.log_level)
+        key_env = config.endpoint_api_key_env
+        if config.endpoints and key_env and not os.environ.get(key_env):
+            # Otherwise the user only ever sees completions stop, while the log fills with HTTP 401s.
+            self.tell_once(
+                f"api-key:{key_env}",
+                f"Fireside: endpointApiKeyEnv names {key_env}, which is not set in the server's environment: "
+                "the endpoints get no API key. Set it where the editor starts the server, then restart Fireside.",
+            )
         return self.completions.needs_reload(self.effective_config())
 
     def effective_config(self) -> FiresideConfig:

@@ -80,7 +80,7 @@ def run_rollback(args: argparse.Namespace) -> int:
     directory = Path(args.models_dir).expanduser()
     try:
         state = ModelRegistry(directory).rollback()
-    except LookupError as error:
+    except (LookupError, OSError) as error:  # no previous model; a directory it cannot write
         print(f"fireside models rollback: {error}", file=sys.stderr)
         return 1
     print(f"active model: {state.active} (was {state.previous}); a server watching {directory} switches to it")

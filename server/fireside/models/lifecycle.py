@@ -14,6 +14,7 @@ the registry, which is watched too: ``on_activate`` then names the model to serv
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -196,4 +197,4 @@ class _Events(FileSystemEventHandler):
             return
         for path in (event.src_path, getattr(event, "dest_path", "")):
             if path:
-                self._lifecycle._touched(path if isinstance(path, str) else path.decode())
+                self._lifecycle._touched(os.fsdecode(path))
