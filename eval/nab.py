@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
 from fireside.monitor.alert_state import AlertState, Transition  # noqa: E402
 from fireside.monitor.config import MonitorConfig  # noqa: E402
 from fireside.monitor.detector import Detector  # noqa: E402
+from fireside.monitor.features import history_points  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from nab_scoring import load_profiles, score_corpus  # noqa: E402
@@ -65,8 +66,7 @@ def run_detector(values: np.ndarray, seconds: np.ndarray, config: MonitorConfig)
     step = float(np.median(np.diff(seconds))) if n > 1 else config.step_seconds
     retrain_every = max(1, int(round(config.retrain_interval_seconds / step)))
     detector = Detector(step, config.detector_settings)
-    # Enough history for the training window plus the week-ago residual of its oldest row.
-    history = config.train_points + int(round(7 * 86_400 / step)) + 16
+    history = history_points(config.train_points, step)  # the worker keeps as much per series
     scores = np.full(n, np.nan)
     alerts = np.zeros(n, dtype=int)
     state = AlertState(config.rule)
@@ -93,11 +93,12 @@ def process(path: Path, data_dir: Path, config: MonitorConfig) -> FileResult:
     return FileResult(relative, stamps, values, scores, alerts, time.perf_counter() - started)
 
 
-def labels_for(result: FileResult, windows: list[list[str]]) -> np.ndarray:
+def labels_for(result: FileResult, windows: list[tuple[str, str]]) -> np.ndarray:
+    """1 inside the anomaly windows (their stamps already in the data's format, see `_nab_stamp`)."""
     label = np.zeros(len(result.timestamps), dtype=int)
     index = {t: i for i, t in enumerate(result.timestamps)}
     for start, end in windows:
-        label[index[_nab_stamp(start)] : index[_nab_stamp(end)] + 1] = 1
+        label[index[start] : index[end] + 1] = 1
     return label
 
 
@@ -144,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     corpus_scores, corpus_alerts = [], []
     for result in results:
         windows = [(_nab_stamp(a), _nab_stamp(b)) for a, b in all_windows.get(result.relative, [])]
-        label = labels_for(result, [list(w) for w in windows])
+        label = labels_for(result, windows)
         write_results(args.out, "fireside", result, result.scores, label)
         write_results(args.out, "fireside_alerts", result, result.alerts, label)
         corpus_scores.append((result.timestamps, result.scores, windows))

@@ -169,6 +169,17 @@ def test_bad_targets(fixtures, tmp_path):
         plan_tests_for_symbol(fixtures / "small.py", "x = 1\n", 0, tmp_path)
 
 
+def test_unreadable_targets_get_one_line_not_a_traceback(tmp_path, capsys):
+    broken = tmp_path / "broken.py"
+    broken.write_text("def f(:\n")
+    assert main(["testgen", str(broken), "--no-model", "--no-run", "--stdout"]) == 2
+    assert "does not parse (invalid syntax, line 1)" in " ".join(capsys.readouterr().err.split())  # rich wraps
+    binary = tmp_path / "binary.py"
+    binary.write_bytes(b"\xff\xfe")
+    assert main(["testgen", str(binary), "--no-model", "--no-run", "--stdout"]) == 2
+    assert "is not UTF-8 text" in " ".join(capsys.readouterr().err.split())
+
+
 def test_lazy_generator_loads_once_and_only_when_asked():
     from fireside.testgen.model import LazyGenerator
 

@@ -50,6 +50,11 @@ def choose_spec(step_seconds: float, available_points: int, min_train_points: in
     return FeatureSpec(step_seconds, day_lag=day_lag if use_day else 0, week_lag=week_lag if use_week else 0)
 
 
+def history_points(train_points: int, step_seconds: float) -> int:
+    """Points to keep for a series: the training window plus the week-ago residual of its oldest row."""
+    return train_points + int(round(WEEK / step_seconds)) + 16
+
+
 def _shift(x: np.ndarray, k: int) -> np.ndarray:
     out = np.full_like(x, np.nan)
     if k < len(x):

@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -28,7 +29,7 @@ from fireside.monitor.alert_state import AlertState, Phase, Transition
 from fireside.monitor.alertmanager import AlertmanagerClient
 from fireside.monitor.config import MonitorConfig
 from fireside.monitor.detector import Detector
-from fireside.monitor.features import WEEK
+from fireside.monitor.features import history_points
 from fireside.monitor.metrics_endpoint import MonitorMetrics
 from fireside.monitor.persistence import ModelStore, series_id
 from fireside.monitor.prometheus_source import PrometheusSource, SeriesData, SeriesKey, align
@@ -59,8 +60,8 @@ class WatchedSeries:
     alert: Alert | None = None
     last_score: float = float("nan")
 
-    @property
-    def name(self) -> str:
+    @cached_property
+    def name(self) -> str:  # labels never change; this is read for metrics every cycle
         return ",".join(f'{k}="{v}"' for k, v in sorted(self.labels.items()))
 
     def last_seen(self, step: float) -> float | None:
@@ -84,10 +85,7 @@ class MonitorWorker:
     failures: int = 0
 
     def __post_init__(self) -> None:
-        step = self.config.step_seconds
-        week = int(round(WEEK / step))
-        # Enough points for the training window plus the week-ago residual of its oldest row.
-        self.buffer_points = self.config.train_points + week + 16
+        self.buffer_points = history_points(self.config.train_points, self.config.step_seconds)
         if self.metrics:
             self.metrics.threshold.set(self.config.threshold)
             self.metrics.resolve_threshold.set(self.config.rule.resolve_threshold)
@@ -114,7 +112,7 @@ class MonitorWorker:
                 self._drop(key, watched, end, events)
                 continue
             try:
-                events.extend(self._score(watched, end))
+                events.extend(self._score(watched, end, seen))
             except Exception:
                 log.exception("scoring %s failed; skipped this cycle", watched.name)
         for alert in events:
@@ -208,15 +206,15 @@ class MonitorWorker:
             log.info("trained %s{%s} on %d points", watched.query, watched.name, detector.n_train)
         watched.detector = detector
 
-    def _score(self, watched: WatchedSeries, end: float) -> list[Alert]:
+    def _score(self, watched: WatchedSeries, end: float, seen: float) -> list[Alert]:
+        """Score the points after ``watched.last_scored`` up to ``seen`` (its last finite point)."""
         step = self.config.step_seconds
         if watched.last_scored is None:
             # First sight: train on what came before the recent window, then score that window.
             watched.last_scored = end - self.config.score_window_seconds
         self._ensure_model(watched, watched.last_scored)
         detector = watched.detector
-        seen = watched.last_seen(step)
-        if detector is None or not detector.ready or seen is None:
+        if detector is None or not detector.ready:
             return []
         first = int(round((watched.last_scored - watched.start) / step)) + 1
         last = int(round((seen - watched.start) / step))

@@ -65,6 +65,15 @@ def run(args: argparse.Namespace) -> int:
         except LookupError as error:
             console.print(f"fireside testgen: {error}")
             return 2
+        except SyntaxError as error:  # the target itself does not parse: say where, not a traceback
+            console.print(f"fireside testgen: {target.path} does not parse ({error.msg}, line {error.lineno})")
+            return 2
+        except UnicodeDecodeError as error:
+            console.print(f"fireside testgen: {target.path} is not UTF-8 text ({error.reason})")
+            return 2
+        except OSError as error:  # reading the target, or writing the tests
+            console.print(f"fireside testgen: {error}")
+            return 2
     if args.stdout and text is not None:
         sys.stdout.write(text)
     if args.json:

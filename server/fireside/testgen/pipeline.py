@@ -183,11 +183,12 @@ def _notes(verdicts: list[Verdict]) -> dict[str, list[str]]:
 
 
 def _build(
-    target: Target, source: str, tests_dir: Path, options: Options, progress: Progress | None
+    target: Target, source: str | ModuleInfo, tests_dir: Path, options: Options, progress: Progress | None
 ) -> tuple[RenderedFile | None, Report, TargetImport]:
+    """`source` is the module's text, or its analysis when the caller already has one."""
     started = time.monotonic()
     tell = progress or (lambda stage, advance, total: None)
-    module = analyse_source(source, target.module, target.path)
+    module = source if isinstance(source, ModuleInfo) else analyse_source(source, target.module, target.path)
     report = Report(target=f"{target.module}{'::' + target.symbol if target.symbol else ''}", module=target.module)
     functions, classes = functions_in_scope(module, target.symbol)
     report.functions = len(functions) + len(classes)
@@ -304,7 +305,7 @@ def plan_tests_for_symbol(
     target = Target(source_path.resolve(), module_name, root, name, True)
     tests = Path(tests_dir) if tests_dir else default_tests_dir(source_path)
     options = options or Options()
-    rendered, report, target_import = _build(target, source_text, tests, options, progress_callback)
+    rendered, report, target_import = _build(target, module, tests, options, progress_callback)
     path = tests / f"test_{target.short}.py"
     existing = path.read_text(encoding="utf-8") if path.exists() else None
     if rendered is None:
@@ -312,6 +313,9 @@ def plan_tests_for_symbol(
     result = merge(path, existing, rendered)
     _check(result.text, target, target_import, options, report)
     report.output, report.action, report.message = result.path, result.action, result.message
-    existed = result.path.exists()
-    old = result.path.read_text(encoding="utf-8") if existed else None
+    if result.path == path:
+        existed, old = existing is not None, existing
+    else:  # written beside the existing file
+        existed = result.path.exists()
+        old = result.path.read_text(encoding="utf-8") if existed else None
     return TestFilePlan(result.path, result.text, existed, old, report.summary(), report)

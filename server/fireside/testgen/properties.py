@@ -84,16 +84,22 @@ def functions_in_scope(module: ModuleInfo, symbol: str | None) -> tuple[list[Fun
     return [found], []
 
 
+class _Qualify(ast.NodeTransformer):
+    """Module-level names that are read (not `local`, not assigned) become `alias.name`."""
+
+    def __init__(self, module: ModuleInfo, alias: str, local: set[str]) -> None:
+        self.module, self.alias, self.local = module, alias, local
+
+    def visit_Name(self, name: ast.Name) -> ast.AST:
+        if name.id in self.local or name.id not in self.module.globals or not isinstance(name.ctx, ast.Load):
+            return name
+        return ast.copy_location(ast.Attribute(ast.Name(self.alias, ast.Load()), name.id, ast.Load()), name)
+
+
 def _qualify(node: ast.expr, module: ModuleInfo, alias: str, local: set[str]) -> str:
     """Source of `node` with module-level names read through the module alias."""
-
-    class Qualify(ast.NodeTransformer):
-        def visit_Name(self, name: ast.Name) -> ast.AST:
-            if name.id in local or name.id not in module.globals:
-                return name
-            return ast.copy_location(ast.Attribute(ast.Name(alias, ast.Load()), name.id, ast.Load()), name)
-
-    return ast.unparse(Qualify().visit(ast.parse(ast.unparse(node), mode="eval")).body)
+    # Transform a copy: `node` belongs to the analysed module.
+    return ast.unparse(_Qualify(module, alias, local).visit(ast.parse(ast.unparse(node), mode="eval")).body)
 
 
 def _exception_source(name: str, module: ModuleInfo, alias: str) -> str:
@@ -209,6 +215,10 @@ class _Planner:
         self.used_names.add(name)
         return name
 
+    def catch(self, function: FunctionInfo) -> list[str]:
+        """The exceptions `function` raises on purpose, as the test file spells them."""
+        return [_exception_source(e, self.module, self.alias) for e in function.raised_types]
+
     # --- arguments --------------------------------------------------------------------------------------
 
     def arguments(self, function: FunctionInfo) -> list[ParamStrategy]:
@@ -306,7 +316,7 @@ class _Planner:
                 given=given,
                 examples=self.examples(function, planned, instance_simple, instance is not None),
                 call=self.call_source(callee, planned),
-                catch=[_exception_source(e, self.module, self.alias) for e in function.raised_types],
+                catch=self.catch(function),
                 return_check=_return_check(function, self.module, self.alias),
                 consume=function.is_generator,
                 origins=origins,
@@ -392,7 +402,7 @@ class _Planner:
                 lineno=function.lineno,
                 given=([instance] if instance else []) + [(first.param.name, first.source)],
                 call=self.call_source(callee, [first]),
-                catch=[_exception_source(e, self.module, self.alias) for e in function.raised_types],
+                catch=self.catch(function),
                 inverse=inverse,
                 origins={first.param.name: first.origin},
                 narrow=self.narrow,
@@ -435,7 +445,7 @@ class _Planner:
                         lineno=function.lineno,
                         given=[(first.param.name, first.source)],
                         call=self.call_source(f"{self.alias}.{function.name}", [first]),
-                        catch=[_exception_source(e, self.module, self.alias) for e in function.raised_types],
+                        catch=self.catch(function),
                         inverse=f"{self.alias}.{partner.name}({{}})",
                         origins={first.param.name: first.origin},
                         narrow=self.narrow,
@@ -514,10 +524,9 @@ class _Planner:
             if expected in {"True", "False"} and source.startswith("("):
                 statements.append(f"assert {source}" if expected == "True" else f"assert not {source}")
                 continue
-            try:
-                ast.literal_eval(expected)
+            if _is_literal(expected):
                 statements.append(f"assert {source} == {expected}")
-            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            else:
                 statements.append(f"assert repr({source}) == {expected!r}")
         if not statements:
             return []
@@ -533,7 +542,7 @@ class _Planner:
         ]
 
 
-def _is_literal(node: ast.expr) -> bool:
+def _is_literal(node: ast.expr | str) -> bool:
     try:
         ast.literal_eval(node)
         return True
@@ -542,13 +551,7 @@ def _is_literal(node: ast.expr) -> bool:
 
 
 def _qualify_statement(statement: ast.stmt, module: ModuleInfo, alias: str, local: set[str]) -> str:
-    class Qualify(ast.NodeTransformer):
-        def visit_Name(self, name: ast.Name) -> ast.AST:
-            if name.id in local or name.id not in module.globals or not isinstance(name.ctx, ast.Load):
-                return name
-            return ast.copy_location(ast.Attribute(ast.Name(alias, ast.Load()), name.id, ast.Load()), name)
-
-    return ast.unparse(Qualify().visit(statement))
+    return ast.unparse(_Qualify(module, alias, local).visit(statement))
 
 
 def build_specs(
