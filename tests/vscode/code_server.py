@@ -167,3 +167,27 @@ def headless_chromium(download_dir: Path) -> Iterator[Any]:
         yield driver
     finally:
         driver.quit()
+
+
+@contextlib.contextmanager
+def vscode_session(vsix: Path, tmp_path: Path, settings: dict[str, Any], workspace: Path) -> Iterator[tuple[CodeServer, Any, Path]]:
+    """code-server with the extension installed, serving ``workspace``, and headless Chromium on its page:
+    yields (server, driver, artifacts). A failure inside saves artifacts/failure.png and prints the extension
+    host's logs; code-server is stopped on the way out (its logs stay readable in ``server.user_data``)."""
+    artifacts = tmp_path / "artifacts"
+    artifacts.mkdir()
+    server = CodeServer(tmp_path / "code-server", settings)
+    server.install_extension(vsix)
+    url = server.start(workspace)
+    try:
+        with headless_chromium(artifacts) as driver:
+            try:
+                driver.get(url)
+                yield server, driver, artifacts
+            except BaseException:
+                shot = artifacts / "failure.png"
+                driver.save_screenshot(str(shot))
+                print(f"screenshot: {shot}\n{server.extension_host_logs()}")
+                raise
+    finally:
+        server.stop()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from code_server import CodeServer, headless_chromium, wait_for
+from code_server import vscode_session, wait_for
 from test_vscode_e2e import SETTINGS, open_file
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
@@ -54,90 +54,75 @@ def test_start_failures_are_reported_once_and_alerts_are_shown(vsix: Path, tmp_p
     crashing = tmp_path / "crashing-fireside"
     crashing.write_text(CRASHING_SERVER.format(counter=counter))
     crashing.chmod(0o755)
-    artifacts = tmp_path / "artifacts"
-    artifacts.mkdir()
     settings = {**SETTINGS, "fireside.path": str(crashing)}
-    server = CodeServer(tmp_path / "code-server", settings)
-    server.install_extension(vsix)
-    url = server.start(workspace)
-    try:
-        with headless_chromium(artifacts) as driver:
-            try:
-                driver.get(url)
-                open_file(driver, "arith.py")
+    with vscode_session(vsix, tmp_path, settings, workspace) as (_server, driver, artifacts):
+        open_file(driver, "arith.py")
 
-                toast = wait_for(
-                    "the start failure notification",
-                    lambda: next((text for text in _toasts(driver) if "stopped while starting" in text), None),
-                    90,
-                )
-                assert "fireside.path" in toast, toast  # says what to fix
-                time.sleep(15)  # a restart loop would show by now
-                assert counter.read_text().count("started") == 1, "the server was started again"
-                fireside_toasts = [text for text in _toasts(driver) if "Fireside" in text or "fireside" in text]
-                assert len(fireside_toasts) == 1, fireside_toasts
-                assert not any("couldn't create connection" in text for text in _toasts(driver))
-                assert driver.find_elements(By.CSS_SELECTOR, ".part.statusbar .statusbar-item .codicon-error")
+        toast = wait_for(
+            "the start failure notification",
+            lambda: next((text for text in _toasts(driver) if "stopped while starting" in text), None),
+            90,
+        )
+        assert "fireside.path" in toast, toast  # says what to fix
+        time.sleep(15)  # a restart loop would show by now
+        assert counter.read_text().count("started") == 1, "the server was started again"
+        fireside_toasts = [text for text in _toasts(driver) if "Fireside" in text or "fireside" in text]
+        assert len(fireside_toasts) == 1, fireside_toasts
+        assert not any("couldn't create connection" in text for text in _toasts(driver))
+        assert driver.find_elements(By.CSS_SELECTOR, ".part.statusbar .statusbar-item .codicon-error")
 
-                # "Show logs" opens the output channel with the server's stderr.
-                buttons = driver.find_elements(By.CSS_SELECTOR, ".notifications-toasts .notification-toast .monaco-button")
-                show_logs = next(button for button in buttons if button.text == "Show logs")
-                show_logs.click()
-                wait_for(
-                    "the server's stderr in the Fireside output",
-                    lambda: "simulated failure at start" in driver.find_element(By.CSS_SELECTOR, ".part.panel").text,
-                    30,
-                )
+        # "Show logs" opens the output channel with the server's stderr.
+        buttons = driver.find_elements(By.CSS_SELECTOR, ".notifications-toasts .notification-toast .monaco-button")
+        show_logs = next(button for button in buttons if button.text == "Show logs")
+        show_logs.click()
+        wait_for(
+            "the server's stderr in the Fireside output",
+            lambda: "simulated failure at start" in driver.find_element(By.CSS_SELECTOR, ".part.panel").text,
+            30,
+        )
 
-                # A changed fireside.path restarts the client, which reports the new problem.
-                workspace_settings.write_text(json.dumps({"fireside.path": str(tmp_path / "missing" / "fireside")}))
-                wait_for(
-                    "the missing-path notification",
-                    lambda: any("which is not an executable file" in text for text in _toasts(driver)),
-                    60,
-                )
-                assert counter.read_text().count("started") == 1
-                driver.save_screenshot(str(artifacts / "bad-server.png"))
+        # A changed fireside.path restarts the client, which reports the new problem.
+        workspace_settings.write_text(json.dumps({"fireside.path": str(tmp_path / "missing" / "fireside")}))
+        wait_for(
+            "the missing-path notification",
+            lambda: any("which is not an executable file" in text for text in _toasts(driver)),
+            60,
+        )
+        assert counter.read_text().count("started") == 1
+        driver.save_screenshot(str(artifacts / "bad-server.png"))
 
-                # A server that sends alerts: one notification per new alert (not the server's showMessage echo,
-                # not the re-send), listed in the Fireside Alerts view until it resolves.
-                stand_in = tmp_path / "stand-in-fireside"
-                resolve_trigger = tmp_path / "resolve-now"
-                stand_in.write_text(
-                    f"#!/bin/sh\nexec '{sys.executable}' '{Path(__file__).with_name('stand_in_server.py')}' '{resolve_trigger}'\n"
-                )
-                stand_in.chmod(0o755)
-                for button in driver.find_elements(By.CSS_SELECTOR, ".notifications-toasts .notification-toast .codicon-notifications-clear"):
-                    button.click()
-                workspace_settings.write_text(json.dumps({"fireside.path": str(stand_in)}))
-                alert_toast = wait_for(
-                    "the alert notification",
-                    # The toast's text arrives before its buttons are rendered: wait for the buttons too.
-                    lambda: next(
-                        (t for t in _toasts(driver) if "Fireside anomaly: checkout latency is anomalous" in t and "Open graph" in t),
-                        None,
-                    ),
-                    60,
-                )
-                assert "Open graph" in alert_toast and "Show alerts" in alert_toast, alert_toast
-                time.sleep(3)  # the echo and the re-send have arrived by now
-                assert sum("checkout latency" in t for t in _toasts(driver)) == 1, _toasts(driver)
-                assert driver.find_elements(By.CSS_SELECTOR, ".part.statusbar .statusbar-item .codicon-flame")
-                show_alerts = next(
-                    b for b in driver.find_elements(By.CSS_SELECTOR, ".notifications-toasts .notification-toast .monaco-button") if b.text == "Show alerts"
-                )
-                show_alerts.click()
-                rows = wait_for("the alert in the Fireside Alerts view", lambda: [r for r in _alert_rows(driver) if "checkout latency" in r], 20)
-                assert "the level jumped" in rows[0] and "815" in rows[0], rows
-                driver.save_screenshot(str(artifacts / "alerts.png"))
+        # A server that sends alerts: one notification per new alert (not the server's showMessage echo,
+        # not the re-send), listed in the Fireside Alerts view until it resolves.
+        stand_in = tmp_path / "stand-in-fireside"
+        resolve_trigger = tmp_path / "resolve-now"
+        stand_in.write_text(
+            f"#!/bin/sh\nexec '{sys.executable}' '{Path(__file__).with_name('stand_in_server.py')}' '{resolve_trigger}'\n"
+        )
+        stand_in.chmod(0o755)
+        for button in driver.find_elements(By.CSS_SELECTOR, ".notifications-toasts .notification-toast .codicon-notifications-clear"):
+            button.click()
+        workspace_settings.write_text(json.dumps({"fireside.path": str(stand_in)}))
+        alert_toast = wait_for(
+            "the alert notification",
+            # The toast's text arrives before its buttons are rendered: wait for the buttons too.
+            lambda: next(
+                (t for t in _toasts(driver) if "Fireside anomaly: checkout latency is anomalous" in t and "Open graph" in t),
+                None,
+            ),
+            60,
+        )
+        assert "Open graph" in alert_toast and "Show alerts" in alert_toast, alert_toast
+        time.sleep(3)  # the echo and the re-send have arrived by now
+        assert sum("checkout latency" in t for t in _toasts(driver)) == 1, _toasts(driver)
+        assert driver.find_elements(By.CSS_SELECTOR, ".part.statusbar .statusbar-item .codicon-flame")
+        show_alerts = next(
+            b for b in driver.find_elements(By.CSS_SELECTOR, ".notifications-toasts .notification-toast .monaco-button") if b.text == "Show alerts"
+        )
+        show_alerts.click()
+        rows = wait_for("the alert in the Fireside Alerts view", lambda: [r for r in _alert_rows(driver) if "checkout latency" in r], 20)
+        assert "the level jumped" in rows[0] and "815" in rows[0], rows
+        driver.save_screenshot(str(artifacts / "alerts.png"))
 
-                resolve_trigger.touch()
-                wait_for("the resolved notification", lambda: any("resolved: checkout latency" in t for t in _toasts(driver)), 30)
-                wait_for("the alert to leave the view", lambda: not any("checkout latency" in r for r in _alert_rows(driver)), 20)
-            except BaseException:
-                shot = artifacts / "failure.png"
-                driver.save_screenshot(str(shot))
-                print(f"screenshot: {shot}\n{server.extension_host_logs()}")
-                raise
-    finally:
-        server.stop()
+        resolve_trigger.touch()
+        wait_for("the resolved notification", lambda: any("resolved: checkout latency" in t for t in _toasts(driver)), 30)
+        wait_for("the alert to leave the view", lambda: not any("checkout latency" in r for r in _alert_rows(driver)), 20)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from code_server import CodeServer, headless_chromium, wait_for
+from code_server import vscode_session, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.model, pytest.mark.timeout(900)]
 
@@ -165,111 +165,95 @@ def test_vscode_shows_ghost_text_and_generates_tests(vsix: Path, tmp_path: Path)
     workspace = tmp_path / "workspace"
     workspace.mkdir()
     (workspace / "arith.py").write_text(SAMPLE)
-    artifacts = tmp_path / "artifacts"
-    artifacts.mkdir()
-    server = CodeServer(tmp_path / "code-server", SETTINGS)
-    server.install_extension(vsix)
-    url = server.start(workspace)
-    try:
-        with headless_chromium(artifacts) as driver:
-            try:
-                driver.get(url)
-                open_file(driver, "arith.py")
+    with vscode_session(vsix, tmp_path, SETTINGS, workspace) as (server, driver, artifacts):
+        open_file(driver, "arith.py")
 
-                # The extension starts the real server; its status item turns to the flame when the model is ready.
-                def status_ready() -> bool:
-                    item = driver.find_elements(By.CSS_SELECTOR, ".part.statusbar .statusbar-item .codicon-flame")
-                    return bool(item)
+        # The extension starts the real server; its status item turns to the flame when the model is ready.
+        def status_ready() -> bool:
+            item = driver.find_elements(By.CSS_SELECTOR, ".part.statusbar .statusbar-item .codicon-flame")
+            return bool(item)
 
-                wait_for("Fireside's status item to say ready", status_ready, 180, interval=1)
+        wait_for("Fireside's status item to say ready", status_ready, 180, interval=1)
 
-                # Type at the end of the file; the ghost text comes from the real model.
-                driver.find_element(By.CSS_SELECTOR, ".monaco-editor .view-lines").click()
-                _chord(driver, Keys.CONTROL, Keys.END)
-                _keys(driver, TYPED, pause=0.2)
-                _wait_for_ghost_text(driver, 150)
-                driver.save_screenshot(str(artifacts / "ghost-text.png"))
+        # Type at the end of the file; the ghost text comes from the real model.
+        driver.find_element(By.CSS_SELECTOR, ".monaco-editor .view-lines").click()
+        _chord(driver, Keys.CONTROL, Keys.END)
+        _keys(driver, TYPED, pause=0.2)
+        _wait_for_ghost_text(driver, 150)
+        driver.save_screenshot(str(artifacts / "ghost-text.png"))
 
-                # Escape dismisses it; asking again brings it back.
-                _keys(driver, Keys.ESCAPE)
-                wait_for("the ghost text to go", lambda: not _ghost_text(driver).strip(), 10)
-                _run_command(driver, "Trigger Inline Suggestion")
-                ghost = _wait_for_ghost_text(driver, 90)
-                before = _current_line(driver)
-                full = (before + ghost).rstrip()
+        # Escape dismisses it; asking again brings it back.
+        _keys(driver, Keys.ESCAPE)
+        wait_for("the ghost text to go", lambda: not _ghost_text(driver).strip(), 10)
+        _run_command(driver, "Trigger Inline Suggestion")
+        ghost = _wait_for_ghost_text(driver, 90)
+        before = _current_line(driver)
+        full = (before + ghost).rstrip()
 
-                # Ctrl+Right accepts its next word, Tab the rest.
-                _chord(driver, Keys.CONTROL, Keys.ARROW_RIGHT)
-                wait_for(
-                    "a word of the suggestion in the line",
-                    lambda: (line := _current_line(driver).rstrip()) != before.rstrip() and full.startswith(line),
-                    10,
-                )
-                if _ghost_text(driver).strip():
-                    _keys(driver, Keys.TAB)
-                wait_for("the whole suggestion in the file", lambda: full in _lines(driver), 10)
-                first_line = ghost.strip()
-                assert not _ghost_text(driver).strip(), "the ghost text stays after accepting"
+        # Ctrl+Right accepts its next word, Tab the rest.
+        _chord(driver, Keys.CONTROL, Keys.ARROW_RIGHT)
+        wait_for(
+            "a word of the suggestion in the line",
+            lambda: (line := _current_line(driver).rstrip()) != before.rstrip() and full.startswith(line),
+            10,
+        )
+        if _ghost_text(driver).strip():
+            _keys(driver, Keys.TAB)
+        wait_for("the whole suggestion in the file", lambda: full in _lines(driver), 10)
+        assert not _ghost_text(driver).strip(), "the ghost text stays after accepting"
 
-                # Back to the file on disk, cursor in add(), then the command.
-                _run_command(driver, "File: Revert File")
-                time.sleep(1)
-                driver.find_element(By.CSS_SELECTOR, ".monaco-editor .view-lines").click()
-                _chord(driver, Keys.CONTROL, Keys.HOME)
-                existing = set(workspace.rglob("*.py"))
-                _run_command(driver, "Fireside: Generate Hypothesis tests")
+        # Back to the file on disk, cursor in add(), then the command.
+        _run_command(driver, "File: Revert File")
+        time.sleep(1)
+        driver.find_element(By.CSS_SELECTOR, ".monaco-editor .view-lines").click()
+        _chord(driver, Keys.CONTROL, Keys.HOME)
+        existing = set(workspace.rglob("*.py"))
+        _run_command(driver, "Fireside: Generate Hypothesis tests")
 
-                def written_test_file() -> Path | None:
-                    for path in set(workspace.rglob("test*.py")) - existing:
-                        text = path.read_text()
-                        if "def test_" in text and "hypothesis" in text:
-                            return path
-                    return None
+        def written_test_file() -> Path | None:
+            for path in set(workspace.rglob("test*.py")) - existing:
+                text = path.read_text()
+                if "def test_" in text and "hypothesis" in text:
+                    return path
+            return None
 
-                test_file = wait_for("the generated test file on disk", written_test_file, 300, interval=2)
-                text = test_file.read_text()
-                assert re.search(r"\badd\b", text), text
-                wait_for(
-                    "the test file's editor tab",
-                    lambda: any(test_file.name in tab.text for tab in driver.find_elements(By.CSS_SELECTOR, ".tabs-container .tab")),
-                    30,
-                )
-                add_tests = re.findall(r"def (test_\w*add\w*)", text)
-                assert add_tests, text
+        test_file = wait_for("the generated test file on disk", written_test_file, 300, interval=2)
+        text = test_file.read_text()
+        assert re.search(r"\badd\b", text), text
+        wait_for(
+            "the test file's editor tab",
+            lambda: any(test_file.name in tab.text for tab in driver.find_elements(By.CSS_SELECTOR, ".tabs-container .tab")),
+            30,
+        )
+        add_tests = re.findall(r"def (test_\w*add\w*)", text)
+        assert add_tests, text
 
-                # Outside any function: tests for every function of the file, added to the same test file.
-                open_file(driver, "arith.py")
-                driver.find_element(By.CSS_SELECTOR, ".monaco-editor .view-lines").click()
-                _chord(driver, Keys.CONTROL, Keys.HOME)
-                _keys(driver, Keys.DOWN, Keys.DOWN, Keys.DOWN)  # the blank line after add()
-                _run_command(driver, "Fireside: Generate Hypothesis tests")
-                text = wait_for("tests for subtract in the test file", lambda: "subtract" in (t := test_file.read_text()) and t, 300, interval=2)
-                assert all(f"def {name}" in text for name in add_tests), "the earlier tests were lost"
-                driver.save_screenshot(str(artifacts / "generated-tests.png"))
+        # Outside any function: tests for every function of the file, added to the same test file.
+        open_file(driver, "arith.py")
+        driver.find_element(By.CSS_SELECTOR, ".monaco-editor .view-lines").click()
+        _chord(driver, Keys.CONTROL, Keys.HOME)
+        _keys(driver, Keys.DOWN, Keys.DOWN, Keys.DOWN)  # the blank line after add()
+        _run_command(driver, "Fireside: Generate Hypothesis tests")
+        text = wait_for("tests for subtract in the test file", lambda: "subtract" in (t := test_file.read_text()) and t, 300, interval=2)
+        assert all(f"def {name}" in text for name in add_tests), "the earlier tests were lost"
+        driver.save_screenshot(str(artifacts / "generated-tests.png"))
 
-                # The status item's menu switches Fireside off for the current language (a language-specific setting).
-                open_file(driver, "arith.py")
-                driver.find_element(By.CSS_SELECTOR, ".part.statusbar .statusbar-item .codicon-flame").click()
-                wait_for("the Fireside menu", lambda: "Disable for python" in driver.find_element(By.CSS_SELECTOR, ".quick-input-widget").text, 20)
-                _keys(driver, "Disable for python", pause=0.3)
-                _keys(driver, Keys.ENTER)
-                wait_for(
-                    "the status item to say off for python",
-                    lambda: driver.find_elements(By.CSS_SELECTOR, ".part.statusbar .statusbar-item .codicon-circle-slash"),
-                    20,
-                )
-                user_settings = json.loads((server.user_data / "User" / "settings.json").read_text())
-                assert user_settings.get("[python]", {}).get("fireside.enable") is False, user_settings
-            except BaseException:
-                shot = artifacts / "failure.png"
-                driver.save_screenshot(str(shot))
-                print(f"screenshot: {shot}\n{server.extension_host_logs()}")
-                raise
-        # The ghost text is the server's answer (the only inline completion provider installed): its log,
-        # in the extension's output channel, records a non-empty completion for the file.
-        logs = server.extension_host_logs()
-        lengths = [int(n) for n in re.findall(r"completion arith\.py:\d+ (\d+) chars", logs)]
-        assert any(n > 0 for n in lengths), logs
-        assert "[info] INFO fireside.completion.service: Model ready" in logs, "server log lines keep their level"
-    finally:
-        server.stop()
+        # The status item's menu switches Fireside off for the current language (a language-specific setting).
+        open_file(driver, "arith.py")
+        driver.find_element(By.CSS_SELECTOR, ".part.statusbar .statusbar-item .codicon-flame").click()
+        wait_for("the Fireside menu", lambda: "Disable for python" in driver.find_element(By.CSS_SELECTOR, ".quick-input-widget").text, 20)
+        _keys(driver, "Disable for python", pause=0.3)
+        _keys(driver, Keys.ENTER)
+        wait_for(
+            "the status item to say off for python",
+            lambda: driver.find_elements(By.CSS_SELECTOR, ".part.statusbar .statusbar-item .codicon-circle-slash"),
+            20,
+        )
+        user_settings = json.loads((server.user_data / "User" / "settings.json").read_text())
+        assert user_settings.get("[python]", {}).get("fireside.enable") is False, user_settings
+    # The ghost text is the server's answer (the only inline completion provider installed): its log,
+    # in the extension's output channel, records a non-empty completion for the file.
+    logs = server.extension_host_logs()
+    lengths = [int(n) for n in re.findall(r"completion arith\.py:\d+ (\d+) chars", logs)]
+    assert any(n > 0 for n in lengths), logs
+    assert "[info] INFO fireside.completion.service: Model ready" in logs, "server log lines keep their level"

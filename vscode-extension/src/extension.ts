@@ -37,7 +37,16 @@ import {
   StatusParams,
   STATUS_NOTIFICATION,
 } from './protocol';
-import { affectsServer, enabledFor, needsRestart, SECTION, serverSettingNames, serverSettings } from './settings';
+import {
+  affectsServer,
+  enabledFor,
+  needsRestart,
+  SECTION,
+  serverSettingNames,
+  serverSettings,
+  stringListSetting,
+  stringSetting,
+} from './settings';
 import { serverLogLevel, withoutTimestamp } from './serverLog';
 import { parseStatus, ServerState, statusView } from './status';
 
@@ -86,6 +95,10 @@ async function pythonExtensionInterpreter(): Promise<string | undefined> {
   }
 }
 
+function openSettings(): Thenable<unknown> {
+  return vscode.commands.executeCommand('workbench.action.openSettings', '@ext:fireside.fireside');
+}
+
 class Fireside implements vscode.Disposable {
   private client: LanguageClient | undefined;
   private launch: LaunchCommand | undefined;
@@ -99,11 +112,14 @@ class Fireside implements vscode.Disposable {
   private readonly statusItem = vscode.window.createStatusBarItem('fireside.status', vscode.StatusBarAlignment.Right, 100);
   private readonly disposables: vscode.Disposable[] = [];
   private starting: Promise<void> | undefined;
+  /** The server settings among the contributed ones ("maxTokens", ...): package.json does not change while running. */
+  private readonly settingNames: string[];
 
   constructor(
-    private readonly context: vscode.ExtensionContext,
+    context: vscode.ExtensionContext,
     readonly log: vscode.LogOutputChannel,
   ) {
+    this.settingNames = serverSettingNames(Object.keys(context.extension.packageJSON?.contributes?.configuration?.properties ?? {}));
     this.statusItem.name = 'Fireside';
     this.statusItem.command = 'fireside.showMenu';
     this.updateStatus();
@@ -117,14 +133,9 @@ class Fireside implements vscode.Disposable {
   }
 
   // ----- settings ---------------------------------------------------------------------------
-  private settingNames(): string[] {
-    const properties = this.context.extension.packageJSON?.contributes?.configuration?.properties ?? {};
-    return serverSettingNames(Object.keys(properties));
-  }
-
   private serverSettings(): Record<string, unknown> {
     const configuration = vscode.workspace.getConfiguration(SECTION);
-    return serverSettings(this.settingNames(), (name) => {
+    return serverSettings(this.settingNames, (name) => {
       const inspected = configuration.inspect(name);
       // Only what the user set: the server owns the defaults.
       return inspected?.workspaceFolderValue ?? inspected?.workspaceValue ?? inspected?.globalValue;
@@ -132,7 +143,7 @@ class Fireside implements vscode.Disposable {
   }
 
   private enabledLanguages(): string[] {
-    return vscode.workspace.getConfiguration(SECTION).get<string[]>('enabledLanguages', ['python']);
+    return stringListSetting(vscode.workspace.getConfiguration(SECTION).get('enabledLanguages'), ['python']);
   }
 
   private languageEnabled(document: vscode.TextDocument): boolean {
@@ -148,7 +159,7 @@ class Fireside implements vscode.Disposable {
     if (needsRestart((section) => event.affectsConfiguration(section))) {
       this.log.appendLine('[fireside] settings that decide how the server starts changed: restarting');
       void this.restart();
-    } else if (this.client?.isRunning() && affectsServer(this.settingNames(), (section) => event.affectsConfiguration(section))) {
+    } else if (this.client?.isRunning() && affectsServer(this.settingNames, (section) => event.affectsConfiguration(section))) {
       void this.client.sendNotification(DidChangeConfigurationNotification.type, { settings: { [SECTION]: this.serverSettings() } });
     }
   }
@@ -165,12 +176,22 @@ class Fireside implements vscode.Disposable {
     this.problem = undefined;
     this.model = undefined;
     this.setServerState('starting');
+    try {
+      await this.launchServer();
+    } catch (error) {
+      // Anything unforeseen still ends in one message and a failed status, not a status stuck at "loading".
+      this.log.appendLine(`[fireside] starting the server: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      this.fail(`The server could not be started: ${String(error)}. The logs say more.`);
+    }
+  }
+
+  private async launchServer(): Promise<void> {
     const configuration = vscode.workspace.getConfiguration(SECTION);
     const resolution = await resolveServer(
       {
-        pathSetting: configuration.get<string>('path', ''),
-        interpreterSetting: configuration.get<string>('interpreter', ''),
-        pythonExtensionInterpreter: await pythonExtensionInterpreter(),
+        pathSetting: stringSetting(configuration.get('path')),
+        interpreterSetting: stringSetting(configuration.get('interpreter')),
+        pythonExtensionInterpreter,
         workspaceFolders: (vscode.workspace.workspaceFolders ?? []).map((folder) => folder.uri.fsPath),
         envPath: process.env.PATH ?? '',
         platform: process.platform,
@@ -180,7 +201,7 @@ class Fireside implements vscode.Disposable {
     );
     if (!resolution.ok) {
       this.log.appendLine(`[fireside] ${resolution.problem} Tried: ${resolution.tried.join(', ') || 'nothing'}.`);
-      this.fail(`${resolution.problem} ${resolution.fix}`, true);
+      this.fail(`${resolution.problem} ${resolution.fix}`);
       return;
     }
     this.launch = resolution.launch;
@@ -192,7 +213,7 @@ class Fireside implements vscode.Disposable {
     } catch (error) {
       if (this.client === client && this.serverState !== 'failed') {
         this.log.appendLine(`[fireside] the server did not start: ${String(error)}`);
-        this.fail(this.startFailureMessage(), true);
+        this.fail(this.startFailureMessage());
       }
       return;
     }
@@ -284,26 +305,24 @@ class Fireside implements vscode.Disposable {
       return { action: CloseAction.Restart, handled: true };
     }
     if (decision.reason === 'failed-to-start') {
-      this.fail(this.startFailureMessage(), true);
+      this.fail(this.startFailureMessage());
     } else {
-      this.fail('The server stopped unexpectedly several times in 3 minutes and is left stopped. The logs say why; "Fireside: Restart Server" starts it again.', true);
+      this.fail('The server stopped unexpectedly several times in 3 minutes and is left stopped. The logs say why; "Fireside: Restart Server" starts it again.');
     }
     return { action: CloseAction.DoNotRestart, handled: true };
   }
 
   /** Tells the user once, with the way to the logs; the server stays stopped until restarted. */
-  private fail(problem: string, notify: boolean): void {
+  private fail(problem: string): void {
     this.problem = problem;
     this.setServerState('failed');
-    if (notify) {
-      void vscode.window.showErrorMessage(`Fireside: ${problem}`, 'Show logs', 'Open settings').then((choice) => {
-        if (choice === 'Show logs') {
-          this.log.show(true);
-        } else if (choice === 'Open settings') {
-          void vscode.commands.executeCommand('workbench.action.openSettings', '@ext:fireside.fireside');
-        }
-      });
-    }
+    void vscode.window.showErrorMessage(`Fireside: ${problem}`, 'Show logs', 'Open settings').then((choice) => {
+      if (choice === 'Show logs') {
+        this.log.show(true);
+      } else if (choice === 'Open settings') {
+        void openSettings();
+      }
+    });
   }
 
   async stop(): Promise<void> {
@@ -447,16 +466,23 @@ class Fireside implements vscode.Disposable {
       { label: '$(beaker) Generate Hypothesis tests', command: 'fireside.generateTests' },
       { label: '$(settings-gear) Settings', command: 'fireside.openSettings' },
     );
-    const choice = await vscode.window.showQuickPick(items, { title: statusView({ server: this.serverState, model: this.model, busy: this.busy, problem: this.problem }).tooltip.replace(/ — click.*$/, '') });
+    const choice = await vscode.window.showQuickPick(items, { title: statusView({ server: this.serverState, model: this.model, busy: this.busy, problem: this.problem }).summary });
     if (choice?.command === 'fireside.openSettings') {
-      await vscode.commands.executeCommand('workbench.action.openSettings', '@ext:fireside.fireside');
+      await openSettings();
     } else if (choice !== undefined) {
       await vscode.commands.executeCommand(choice.command);
     }
   }
 
-  generateTests(): Promise<void> {
-    return generateTests(this.client, this.log);
+  async generateTests(): Promise<void> {
+    try {
+      await generateTests(this.client, this.log);
+    } catch (error) {
+      // A request that failed (the server stopped mid-way): one message, not the command's generic failure.
+      const message = error instanceof Error ? error.message : String(error);
+      this.log.appendLine(`[generate tests] failed: ${message}`);
+      void vscode.window.showErrorMessage(`Fireside: generating tests failed: ${message}`, 'Show logs').then((choice) => choice && this.log.show(true));
+    }
   }
 
   dispose(): void {

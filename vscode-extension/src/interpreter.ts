@@ -18,8 +18,11 @@ export interface LaunchCommand {
 export interface ResolveInputs {
   pathSetting: string;
   interpreterSetting: string;
-  /** The Python extension's interpreter for the workspace (undefined when it is not installed). */
-  pythonExtensionInterpreter?: string;
+  /**
+   * The Python extension's interpreter for the workspace (undefined when it is not installed). Asked only when
+   * neither setting names the server: it may activate the Python extension.
+   */
+  pythonExtensionInterpreter: () => Promise<string | undefined>;
   workspaceFolders: readonly string[];
   /** The PATH environment variable. */
   envPath: string;
@@ -100,7 +103,7 @@ export async function resolveServer(inputs: ResolveInputs, probe: Probe): Promis
     return { ok: true, launch: { command: python, args: MODULE_SERVE, source: 'the fireside.interpreter setting' } };
   }
 
-  const active = inputs.pythonExtensionInterpreter;
+  const active = await inputs.pythonExtensionInterpreter();
   if (active !== undefined && active !== '') {
     if ((await probe.isExecutable(active)) && (await probe.importsFireside(active))) {
       return { ok: true, launch: { command: active, args: MODULE_SERVE, source: "the Python extension's interpreter" } };

@@ -57,3 +57,16 @@ export function affectsServer(names: readonly string[], affects: (section: strin
 export function enabledFor(languageId: string, clientEnabled: boolean, enabledLanguages: readonly string[]): boolean {
   return clientEnabled && enabledLanguages.includes(languageId);
 }
+
+/**
+ * A string setting as the client uses it: settings.json can hold any JSON value (null, a number), and VS Code
+ * hands it over unchecked; anything but a string counts as empty (the default).
+ */
+export function stringSetting(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
+/** A list-of-strings setting as the client uses it; anything else is the fallback (the server reports it). */
+export function stringListSetting(value: unknown, fallback: readonly string[]): string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string') ? value : [...fallback];
+}

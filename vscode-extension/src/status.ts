@@ -17,35 +17,38 @@ export interface StatusInputs {
 
 export interface StatusView {
   text: string;
+  /** What Fireside is doing, in a sentence (the menu's title). */
+  summary: string;
+  /** The summary and how to reach the menu. */
   tooltip: string;
   severity: 'normal' | 'warning' | 'error';
 }
 
 export function statusView(inputs: StatusInputs): StatusView {
-  const suffix = ' — click for the menu';
+  const view = describe(inputs);
+  return { ...view, tooltip: `${view.summary} — click for the menu` };
+}
+
+function describe(inputs: StatusInputs): Omit<StatusView, 'tooltip'> {
   if (inputs.server === 'failed') {
-    return { text: '$(error) Fireside', tooltip: `Fireside is not running: ${inputs.problem ?? 'see the logs'}${suffix}`, severity: 'error' };
+    return { text: '$(error) Fireside', summary: `Fireside is not running: ${inputs.problem ?? 'see the logs'}`, severity: 'error' };
   }
   if (inputs.server === 'stopped') {
-    return { text: '$(circle-slash) Fireside', tooltip: `Fireside is stopped${suffix}`, severity: 'normal' };
+    return { text: '$(circle-slash) Fireside', summary: 'Fireside is stopped', severity: 'normal' };
   }
   if (inputs.server === 'starting' || inputs.model === undefined || inputs.model.state === 'loading') {
-    return { text: '$(loading~spin) Fireside', tooltip: `Fireside is loading the model${suffix}`, severity: 'normal' };
+    return { text: '$(loading~spin) Fireside', summary: 'Fireside is loading the model', severity: 'normal' };
   }
   if (inputs.model.state === 'degraded') {
-    return {
-      text: '$(warning) Fireside',
-      tooltip: `Fireside has no model: ${inputs.model.message}${suffix}`,
-      severity: 'warning',
-    };
+    return { text: '$(warning) Fireside', summary: `Fireside has no model: ${inputs.model.message}`, severity: 'warning' };
   }
   if (inputs.language !== undefined && !inputs.language.enabled) {
-    return { text: '$(circle-slash) Fireside', tooltip: `Fireside is off for ${inputs.language.id}${suffix}`, severity: 'normal' };
+    return { text: '$(circle-slash) Fireside', summary: `Fireside is off for ${inputs.language.id}`, severity: 'normal' };
   }
   if (inputs.busy > 0) {
-    return { text: '$(sync~spin) Fireside', tooltip: `Fireside is completing (${inputs.model.model})${suffix}`, severity: 'normal' };
+    return { text: '$(sync~spin) Fireside', summary: `Fireside is completing (${inputs.model.model})`, severity: 'normal' };
   }
-  return { text: '$(flame) Fireside', tooltip: `Fireside is ready (${inputs.model.model})${suffix}`, severity: 'normal' };
+  return { text: '$(flame) Fireside', summary: `Fireside is ready (${inputs.model.model})`, severity: 'normal' };
 }
 
 /** Parses a fireside/status payload; undefined for anything malformed. */

@@ -2,16 +2,19 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { expandPath, Probe, ResolveInputs, resolveServer, venvExecutable } from '../src/interpreter';
 
-function inputs(overrides: Partial<ResolveInputs> = {}): ResolveInputs {
+function inputs(
+  overrides: Partial<Omit<ResolveInputs, 'pythonExtensionInterpreter'>> & { pythonExtensionInterpreter?: string } = {},
+): ResolveInputs {
+  const { pythonExtensionInterpreter, ...rest } = overrides;
   return {
     pathSetting: '',
     interpreterSetting: '',
-    pythonExtensionInterpreter: undefined,
+    pythonExtensionInterpreter: async () => pythonExtensionInterpreter,
     workspaceFolders: ['/work/project'],
     envPath: '/usr/local/bin:/usr/bin',
     platform: 'linux',
     home: '/home/me',
-    ...overrides,
+    ...rest,
   };
 }
 
@@ -34,6 +37,20 @@ test('fireside.path wins over everything else', async () => {
   const files = probe(['/opt/fireside/bin/fireside', '/work/project/.venv/bin/fireside', '/usr/bin/fireside']);
   const result = await resolveServer(inputs({ pathSetting: '/opt/fireside/bin/fireside', interpreterSetting: '/usr/bin/python3' }), files);
   assert.deepEqual(result, { ok: true, launch: { command: '/opt/fireside/bin/fireside', args: ['serve'], source: 'the fireside.path setting' } });
+});
+
+test("the Python extension is not asked when a setting names the server", async () => {
+  let asked = 0;
+  const python = async () => {
+    asked += 1;
+    return '/envs/a/bin/python';
+  };
+  const files = probe(['/opt/fireside/bin/fireside', '/usr/bin/python3', '/envs/a/bin/python'], ['/usr/bin/python3', '/envs/a/bin/python']);
+  assert.equal((await resolveServer({ ...inputs({ pathSetting: '/opt/fireside/bin/fireside' }), pythonExtensionInterpreter: python }, files)).ok, true);
+  assert.equal((await resolveServer({ ...inputs({ interpreterSetting: '/usr/bin/python3' }), pythonExtensionInterpreter: python }, files)).ok, true);
+  assert.equal(asked, 0);
+  assert.equal((await resolveServer({ ...inputs(), pythonExtensionInterpreter: python }, files)).ok, true);
+  assert.equal(asked, 1);
 });
 
 test('a wrong fireside.path is reported, not replaced by something found elsewhere', async () => {

@@ -2,7 +2,16 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { affectsServer, CLIENT_ONLY_SETTINGS, enabledFor, needsRestart, serverSettingNames, serverSettings } from '../src/settings';
+import {
+  affectsServer,
+  CLIENT_ONLY_SETTINGS,
+  enabledFor,
+  needsRestart,
+  serverSettingNames,
+  serverSettings,
+  stringListSetting,
+  stringSetting,
+} from '../src/settings';
 
 const packageJson = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'));
 const contributed = Object.keys(packageJson.contributes.configuration.properties);
@@ -39,4 +48,15 @@ test('completions are on for a language only when both switches agree', () => {
   assert.equal(enabledFor('python', true, ['python']), true);
   assert.equal(enabledFor('python', false, ['python']), false);
   assert.equal(enabledFor('rust', true, ['python']), false);
+});
+
+test('wrongly typed client settings count as their defaults instead of breaking the start', () => {
+  assert.equal(stringSetting('/x/fireside'), '/x/fireside');
+  assert.equal(stringSetting(null), '');
+  assert.equal(stringSetting(42), '');
+  assert.equal(stringSetting(undefined), '');
+  assert.deepEqual(stringListSetting(['python', 'rust'], ['python']), ['python', 'rust']);
+  assert.deepEqual(stringListSetting('python', ['python']), ['python']);
+  assert.deepEqual(stringListSetting([1, 'python'], ['python']), ['python']);
+  assert.deepEqual(stringListSetting(null, ['python']), ['python']);
 });

@@ -22,6 +22,8 @@ test('the status bar shows each state', () => {
   const failed = statusView({ server: 'failed', busy: 0, problem: 'fireside.path is wrong' });
   assert.equal(failed.severity, 'error');
   assert.match(failed.tooltip, /fireside\.path is wrong/);
+  assert.equal(failed.summary, 'Fireside is not running: fireside.path is wrong');
+  assert.equal(failed.tooltip, `${failed.summary} — click for the menu`);
   assert.equal(statusView({ server: 'stopped', model: ready, busy: 0 }).text, '$(circle-slash) Fireside');
 });
 
