@@ -1,13 +1,15 @@
 """The local model: loading a GGUF with llama-cpp-python, tokenising, generating with KV reuse.
 
 One ``LlamaEngine`` owns one llama context and must only be used from one thread at a time (the
-completion service's worker). ``generate`` reuses the KV cache for the longest prompt prefix shared
-with the previous call (llama-cpp-python's ``Llama.generate`` does the prefix match), so a keystroke
-only evaluates the tokens that changed.
+completion service's worker). A new prompt keeps every part of the KV cache it shares with the
+previous one — the common prefix, and the chunks that moved (the suffix after a typed character) —
+so a keystroke evaluates only the tokens that changed (``kv_context``); generation is greedy, with
+prompt-lookup drafts verified several tokens per model call (``decoding``).
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -15,14 +17,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+import numpy
+
+from fireside.completion.decoding import Drafter, GreedyChooser, NoDrafts, PromptLookupDrafter, TokenChooser, decode
+from fireside.completion.kv_context import ContextError, KvContext
+from fireside.completion.kv_reuse import common_prefix
 from fireside.completion.prompt import FimTokens
 
 logger = logging.getLogger(__name__)
 
 GGUF_MAGIC = b"GGUF"
-# Prompt tokens evaluated between two looks at the cancel flag: a new keystroke or $/cancelRequest
-# never waits for a whole long prompt (~1k tokens, seconds on 2 cores) to be evaluated first.
-PROMPT_CHUNK_TOKENS = 64
 
 
 class ModelLoadError(Exception):
@@ -47,6 +51,17 @@ class Generation:
     generated_tokens: int
     stopped_by: str  # "eos", "limit", "stop", "cancelled", "unavailable" (no remote engine, no fall-back)
     seconds: float
+    # What the local engine did (zero for the others): prompt tokens evaluated and, of the reused
+    # ones, moved to a new position; model calls after the prompt; draft tokens verified and kept;
+    # close calls decoded again on their own.
+    evaluated_tokens: int = 0
+    moved_tokens: int = 0
+    prompt_seconds: float = 0.0
+    steps: int = 0
+    drafted_tokens: int = 0
+    accepted_tokens: int = 0
+    rechecked: int = 0
+    tokens: tuple[int, ...] = ()
 
 
 class Engine(Protocol):
@@ -100,11 +115,10 @@ def check_gguf_file(path: Path) -> None:
         raise ModelLoadError(f"not a GGUF model file (bad header): {path}")
 
 
-def _fim_tokens(llama) -> FimTokens | None:  # noqa: ANN001 - llama_cpp.Llama
+def _fim_tokens(vocab) -> FimTokens | None:  # noqa: ANN001 - llama_vocab_p
     """FIM token ids from the GGUF (llama.cpp reads them from metadata or known token texts)."""
     import llama_cpp
 
-    vocab = llama_cpp.llama_model_get_vocab(llama.model)
     ids = (
         llama_cpp.llama_vocab_fim_pre(vocab),
         llama_cpp.llama_vocab_fim_suf(vocab),
@@ -115,34 +129,77 @@ def _fim_tokens(llama) -> FimTokens | None:  # noqa: ANN001 - llama_cpp.Llama
     return FimTokens(*ids)
 
 
+def _cpu_has_amx() -> bool:
+    """llama.cpp's AMX matrix kernels crash on CPUs that advertise AMX inside some virtual machines
+    (a segfault in ggml_backend_amx_mul_mat on this project's build machines); with the extra buffer
+    types off, the plain AVX kernels run instead."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as cpuinfo:
+            return any(line.startswith("flags") and " amx_int8" in line for line in cpuinfo)
+    except OSError:
+        return False
+
+
+_backend_ready = False
+
+
+def _init_backend() -> None:
+    global _backend_ready
+    import llama_cpp
+
+    if not _backend_ready:
+        # llama.cpp's log lines go to stderr through llama-cpp-python's callback unless its logger
+        # says otherwise; only errors are worth the server's log.
+        logging.getLogger("llama-cpp-python").setLevel(logging.ERROR)
+        llama_cpp.llama_backend_init()
+        _backend_ready = True
+
+
 class LlamaEngine:
-    def __init__(self, path: Path, *, context_size: int, threads: int) -> None:
+    """A GGUF model and one llama context with KV reuse (``KvContext``) and speculative greedy
+    decoding (``decoding.decode``). ``speculative`` and ``move_chunks`` exist to measure and test
+    them against the plain ways."""
+
+    def __init__(
+        self, path: Path, *, context_size: int, threads: int, speculative: bool = True, move_chunks: bool = True
+    ) -> None:
         import llama_cpp
+        from llama_cpp import _internals
 
         check_gguf_file(path)
+        _init_backend()
+        params = llama_cpp.llama_model_default_params()
+        params.use_extra_bufts = not _cpu_has_amx()
         try:
-            self._llama = llama_cpp.Llama(
-                model_path=str(path),
-                n_ctx=context_size,
-                n_threads=threads,
-                n_threads_batch=threads,
-                n_batch=512,
-                verbose=False,
-            )
+            self._model = _internals.LlamaModel(path_model=str(path), params=params, verbose=False)
         except Exception as error:  # llama.cpp reports every load failure as a ValueError
             raise ModelLoadError(f"llama.cpp could not load {path}: {error}") from error
-        metadata = self._llama.metadata
-        self._vocab = llama_cpp.llama_model_get_vocab(self._llama.model)
+        try:
+            self._context = KvContext(self._model.model, context_size=context_size, threads=threads)
+        except ContextError as error:
+            self._model.close()
+            raise ModelLoadError(f"llama.cpp could not load {path}: {error}") from error
+        self._llama_cpp = llama_cpp
+        self._vocab = self._model.vocab
+        metadata = self._model.metadata()
+        architecture = metadata.get("general.architecture", "unknown")
         self.info = ModelInfo(
             path=str(path),
             name=metadata.get("general.name", path.stem),
-            architecture=metadata.get("general.architecture", "unknown"),
-            context_length=int(metadata.get(f"{metadata.get('general.architecture')}.context_length", 0) or 0),
-            fim=_fim_tokens(self._llama),
+            architecture=architecture,
+            context_length=int(metadata.get(f"{architecture}.context_length", 0) or 0),
+            fim=_fim_tokens(self._vocab),
             vocab_size=int(llama_cpp.llama_vocab_n_tokens(self._vocab)),
         )
         self._context_size = context_size
         self._add_bos = bool(llama_cpp.llama_vocab_get_add_bos(self._vocab))
+        self._pieces: dict[int, bytes] = {}
+        self.speculative = speculative
+        self.move_chunks = move_chunks
+        self.chooser: TokenChooser = GreedyChooser()
+        fim = self.info.fim
+        self._never_drafted = frozenset((fim.prefix, fim.suffix, fim.middle) if fim else ())
+        self.last_run: Generation | None = None  # for logs and benchmarks
 
     @property
     def context_size(self) -> int:
@@ -150,47 +207,46 @@ class LlamaEngine:
 
     @property
     def start_tokens(self) -> list[int]:
-        return [self._llama.token_bos()] if self._add_bos else []
+        return [int(self._llama_cpp.llama_vocab_bos(self._vocab))] if self._add_bos else []
+
+    @property
+    def cached_tokens(self) -> list[int]:
+        """What the KV cache holds, position by position (a copy)."""
+        return list(self._context.tokens)
 
     def tokenize(self, text: str) -> list[int]:
-        return self._llama.tokenize(text.encode("utf-8", "surrogatepass"), add_bos=False, special=False)
+        return self._model.tokenize(text.encode("utf-8", "surrogatepass"), False, False)
 
-    def _is_end(self, token: int) -> bool:
-        import llama_cpp
+    def detokenize(self, tokens: Sequence[int]) -> str:
+        return b"".join(self._piece(token) for token in tokens).decode("utf-8", "ignore")
 
-        return bool(llama_cpp.llama_vocab_is_eog(self._vocab, token))
+    def _piece(self, token: int) -> bytes:
+        piece = self._pieces.get(token)
+        if piece is None:
+            buffer = ctypes.create_string_buffer(64)
+            size = self._llama_cpp.llama_token_to_piece(self._vocab, token, buffer, len(buffer), 0, False)
+            piece = buffer.raw[: max(0, size)]
+            self._pieces[token] = piece
+        return piece
 
-    def _greedy_next(self) -> int:
-        """The most likely next token after everything evaluated so far."""
-        import llama_cpp
-        import numpy
+    def is_end(self, token: int) -> bool:
+        return bool(self._llama_cpp.llama_vocab_is_eog(self._vocab, token))
 
-        logits = numpy.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self._llama.ctx, -1), shape=(self.info.vocab_size,))
-        return int(numpy.argmax(logits))
+    def set_threads(self, threads: int) -> None:
+        self._context.set_threads(threads)
 
-    def _shared_prefix(self, tokens: Sequence[int]) -> int:
-        cached = self._llama._input_ids[: self._llama.n_tokens]
-        shared = 0
-        for old, new in zip(cached, tokens):
-            if old != new:
-                break
-            shared += 1
-        return shared
+    def reset(self) -> None:
+        """Forget the KV cache: the next prompt is evaluated from scratch (benchmarks, tests)."""
+        self._context.clear()
 
-    def _evaluate_prompt(self, tokens: Sequence[int], reused: int, cancelled: Callable[[], bool]) -> bool:
-        """Evaluate all but the last prompt token in cancellable chunks (``generate`` then finds
-        them cached and decodes only the last one). False when cancelled midway."""
-        llama = self._llama
-        # eval() drops the KV cache beyond n_tokens; the last prompt token is always decoded again so
-        # that the logits are for this prompt, never left over from an earlier generation.
-        reused = min(reused, len(tokens) - 1)
-        llama.n_tokens = reused
-        end = len(tokens) - 1
-        for start in range(reused, end, PROMPT_CHUNK_TOKENS):
-            if cancelled():
-                return False
-            llama.eval(list(tokens[start : min(end, start + PROMPT_CHUNK_TOKENS)]))
-        return True
+    def close(self) -> None:
+        self._context.close()
+        self._model.close()
+
+    def logits_after(self, tokens: Sequence[int]) -> numpy.ndarray:
+        """The logits for the token after ``tokens`` (a copy), with the KV cache reused."""
+        self._context.prepare(tokens, cancelled=lambda: False, move_chunks=self.move_chunks)
+        return numpy.array(self._context.logits(-1))
 
     def run(
         self,
@@ -202,37 +258,45 @@ class LlamaEngine:
     ) -> Generation:
         started = time.perf_counter()
         max_tokens = room_for(max_tokens, self._context_size, len(prompt_tokens))
-        reused = self._shared_prefix(prompt_tokens)
-        generated: list[int] = []
-        text = ""
-        stopped_by = "limit"
-        if (early := nothing_to_generate(len(prompt_tokens), max_tokens, reused, cancelled)) is not None:
+        shared = common_prefix(self._context.tokens, prompt_tokens)
+        if (early := nothing_to_generate(len(prompt_tokens), max_tokens, shared, cancelled)) is not None:
             return early
-        if not self._evaluate_prompt(prompt_tokens, reused, cancelled):
-            return Generation("", len(prompt_tokens), reused, 0, "cancelled", time.perf_counter() - started)
-        # Greedy decoding (completions must be deterministic for the same context) with our own loop:
-        # llama-cpp-python's generate() runs its sampler chain over Gemma's 262k-entry vocabulary in
-        # Python for every token, which measured 5-10x slower per token than eval() + argmax here.
-        self._llama.eval(list(prompt_tokens[-1:]))
-        while True:
-            token = self._greedy_next()
-            if self._is_end(token):
-                stopped_by = "eos"
-                break
-            generated.append(token)
-            text = self._llama.detokenize(generated).decode("utf-8", "ignore")
-            cut = stop_at(text)
-            if cut is not None:
-                text = text[:cut]
-                stopped_by = "stop"
-                break
-            if cancelled():
-                stopped_by = "cancelled"
-                break
-            if len(generated) >= max_tokens or self._llama.n_tokens >= self._context_size:
-                break
-            self._llama.eval([token])
-        return Generation(text, len(prompt_tokens), reused, len(generated), stopped_by, time.perf_counter() - started)
+        prepared = self._context.prepare(prompt_tokens, cancelled, move_chunks=self.move_chunks)
+        prompt_seconds = time.perf_counter() - started
+        if prepared is None:
+            generation = Generation("", len(prompt_tokens), shared, 0, "cancelled", prompt_seconds, prompt_seconds=prompt_seconds)
+            self.last_run = generation
+            return generation
+        drafter: Drafter = PromptLookupDrafter(never=self._never_drafted) if self.speculative else NoDrafts()
+        drafter.start(prompt_tokens)
+        decoded = decode(
+            self._context,
+            chooser=self.chooser,
+            drafter=drafter,
+            max_tokens=max_tokens,
+            is_end=self.is_end,
+            detokenize=self.detokenize,
+            stop_at=stop_at,
+            cancelled=cancelled,
+        )
+        generation = Generation(
+            decoded.text,
+            len(prompt_tokens),
+            prepared.reused,
+            len(decoded.tokens),
+            decoded.stopped_by,
+            time.perf_counter() - started,
+            evaluated_tokens=prepared.evaluated,
+            moved_tokens=prepared.moved,
+            prompt_seconds=prompt_seconds,
+            steps=decoded.steps,
+            drafted_tokens=decoded.drafted,
+            accepted_tokens=decoded.accepted,
+            rechecked=decoded.rechecked,
+            tokens=tuple(decoded.tokens),
+        )
+        self.last_run = generation
+        return generation
 
     def generate(self, prompt: str, *, max_tokens: int, stop: Sequence[str] = ()) -> str:
         """Plain text in, text out (used by test generation); stops at any of ``stop``."""
