@@ -12,7 +12,14 @@ its indentation was typed), then the hole is completed from that cached state in
   exact    prefix reuse only: everything after the first changed token evaluated again
   short    the suffix cut to the rest of the cursor's line and SHORT_SUFFIX_LINES lines below,
            prefix reuse only (a short suffix costs little to evaluate again)
-  spm      the same prompt in suffix-prefix-middle order (<fim_suffix> S <fim_prefix> P <fim_middle>):
+  line     the prompt's prefix ends at the start of the cursor's line and the line's text before the
+           cursor follows <fim_middle>, as if the model had written it: typing appends to the very end
+           of the prompt, so prefix reuse keeps everything before, exactly (the suffix only changes
+           when the cursor leaves the line)
+  block    (with --block N) the same, but the middle starts at the line whose number is a multiple of
+           N at or above the cursor's: a new line (Enter) then appends to the middle too, and the
+           suffix is evaluated again only when the cursor crosses such a line
+  spm      (with --spm) the same prompt in suffix-prefix-middle order (<fim_suffix> S <fim_prefix> P <fim_middle>):
            a keystroke only changes the end, so prefix reuse keeps everything else, exactly
   fresh    (with --fresh) an empty cache: what a cold server answers, to show how much two exact
            evaluations with different batch splits differ
@@ -65,6 +72,33 @@ class SuffixFirst:
         return self._engine.run(reordered, **kwargs)
 
 
+class LineInMiddle:
+    """The engine, given the cursor line's text before the cursor after <fim_middle> instead of at
+    the end of the prefix."""
+
+    def __init__(self, engine: LlamaEngine, lines_above: int = 0) -> None:
+        self._engine = engine
+        self.info = engine.info
+        self._lines_above = lines_above  # whole lines before the cursor's that go into the middle too
+
+    def __getattr__(self, name: str):  # noqa: ANN204
+        return getattr(self._engine, name)
+
+    def run(self, prompt_tokens, **kwargs):  # noqa: ANN001, ANN003, ANN201
+        fim = self.info.fim
+        start = prompt_tokens.index(fim.prefix)
+        split = prompt_tokens.index(fim.suffix)
+        prefix_text = self._engine.detokenize(prompt_tokens[start + 1 : split])
+        cut = len(prefix_text)
+        for _ in range(self._lines_above + 1):
+            cut = prefix_text.rfind("\n", 0, cut)
+        head, line = prefix_text[: cut + 1], prefix_text[cut + 1 :]
+        reordered = [
+            *prompt_tokens[: start + 1], *self._engine.tokenize(head), *prompt_tokens[split:], *self._engine.tokenize(line)
+        ]
+        return self._engine.run(reordered, **kwargs)
+
+
 @dataclass
 class Outcome:
     text: str
@@ -83,11 +117,15 @@ def request_at(hole: Hole, line_text: str, *, short: bool = False) -> Completion
     return CompletionRequest(hole.path.as_uri(), "python", text, offset, 1, config.max_tokens, hole.path.name)
 
 
-def run(engine: LlamaEngine, request: CompletionRequest, *, order: str = "psm") -> Outcome:
-    config = FiresideConfig()
+PROMPT_TOKENS = FiresideConfig().max_prompt_tokens
+
+
+def run(engine: LlamaEngine, request: CompletionRequest, *, order: str = "psm", lines_above: int = 0) -> Outcome:
+    config = FiresideConfig(max_prompt_tokens=PROMPT_TOKENS)
     started = time.perf_counter()
+    layouts = {"spm": SuffixFirst, "line": lambda engine: LineInMiddle(engine, lines_above)}
     completion = complete(
-        SuffixFirst(engine) if order == "spm" else engine, request, max_prompt_tokens=config.max_prompt_tokens, context_size=config.context_size, cancelled=lambda: False
+        layouts.get(order, lambda engine: engine)(engine), request, max_prompt_tokens=config.max_prompt_tokens, context_size=config.context_size, cancelled=lambda: False
     )
     elapsed = (time.perf_counter() - started) * 1000
     run_stats = engine.last_run
@@ -102,6 +140,7 @@ def previous_line(hole: Hole) -> str:
 
 
 def main() -> int:
+    global PROMPT_TOKENS
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     parser.add_argument("--holes-per-package", type=int, default=10)
@@ -109,29 +148,51 @@ def main() -> int:
     parser.add_argument("--typed", type=int, default=0, help="also type the last K characters before each hole")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--fresh", action="store_true", help="also complete each hole from an empty cache")
+    parser.add_argument("--spm", action="store_true", help="also try suffix-prefix-middle order")
+    parser.add_argument("--block", type=int, default=0, help="also try the middle starting at every N-th line")
+    parser.add_argument("--ways", default="moved,exact,short,line", help="which of moved, exact, short, line to run")
+    parser.add_argument("--max-prompt-tokens", type=int, default=FiresideConfig().max_prompt_tokens)
     args = parser.parse_args()
+    PROMPT_TOKENS = args.max_prompt_tokens
     holes = find_holes(corpus_roots(), args.holes_per_package, args.seed)
     config = FiresideConfig()
     engine = LlamaEngine(args.model, context_size=config.context_size, threads=args.threads)
     engine.speculative = False  # the prompt side only; decoding is measured in eval/latency.py
-    ways = ["moved", "exact", "short", "spm"] + (["fresh"] if args.fresh else []) + (["typed"] if args.typed else [])
+    chosen = set(args.ways.split(","))
+    ways = [way for way in ("moved", "exact", "short", "line") if way in chosen]
+    ways += [way for way in ("block", "spm", "fresh", "typed") if getattr(args, way)]
     results: dict[str, list[Outcome]] = {way: [] for way in ways}
     for number, hole in enumerate(holes, 1):
         line = hole.text.split("\n")[hole.line]
-        engine.reset()
-        engine.move_chunks = True
-        run(engine, request_at(hole, previous_line(hole)))
-        state = engine._context.snapshot()  # noqa: SLF001 - the same cached state for each way
-        results["moved"].append(run(engine, request_at(hole, line)))
-        engine._context.restore(state)  # noqa: SLF001
+        if {"moved", "exact", "short"} & chosen:
+            engine.reset()
+            engine.move_chunks = True
+            run(engine, request_at(hole, previous_line(hole)))
+            state = engine._context.snapshot()  # noqa: SLF001 - the same cached state for each way
+            if "moved" in chosen:
+                results["moved"].append(run(engine, request_at(hole, line)))
+            engine.move_chunks = False
+            if "exact" in chosen:
+                engine._context.restore(state)  # noqa: SLF001
+                results["exact"].append(run(engine, request_at(hole, line)))
+            if "short" in chosen:
+                engine._context.restore(state)  # noqa: SLF001 - the short suffix's previous state shares the prefix
+                run(engine, request_at(hole, previous_line(hole), short=True))
+                results["short"].append(run(engine, request_at(hole, line, short=True)))
         engine.move_chunks = False
-        results["exact"].append(run(engine, request_at(hole, line)))
-        engine._context.restore(state)  # noqa: SLF001 - the short suffix's previous state shares the prefix
-        run(engine, request_at(hole, previous_line(hole), short=True))
-        results["short"].append(run(engine, request_at(hole, line, short=True)))
-        engine.reset()
-        run(engine, request_at(hole, previous_line(hole)), order="spm")
-        results["spm"].append(run(engine, request_at(hole, line), order="spm"))
+        if "line" in chosen:
+            engine.reset()
+            run(engine, request_at(hole, previous_line(hole)), order="line")
+            results["line"].append(run(engine, request_at(hole, line), order="line"))
+        if args.block:
+            above = hole.line % args.block
+            engine.reset()
+            run(engine, request_at(hole, previous_line(hole)), order="line", lines_above=above)
+            results["block"].append(run(engine, request_at(hole, line), order="line", lines_above=above))
+        if args.spm:
+            engine.reset()
+            run(engine, request_at(hole, previous_line(hole)), order="spm")
+            results["spm"].append(run(engine, request_at(hole, line), order="spm"))
         if args.fresh:
             engine.reset()
             results["fresh"].append(run(engine, request_at(hole, line)))
@@ -146,13 +207,14 @@ def main() -> int:
             results["typed"].append(run(engine, request_at(hole, line)))
         row = " | ".join(f"{way} {results[way][-1].text!r}" for way in ways)
         print(f"[{number}/{len(holes)}] {hole.path.name}:{hole.line + 1} target {hole.target!r} | {row}", flush=True)
-    print(f"\n{len(holes)} holes, model {args.model.name}, {args.threads} thread(s)")
+    print(f"\n{len(holes)} holes, model {args.model.name}, {args.threads} thread(s), prompt budget {PROMPT_TOKENS} tokens")
     print(f"{'way':<7} {'exact match':>11} {'edit sim':>8} {'= exact':>8} {'evaluated p50':>13} {'model ms p50':>12} {'p90':>7}")
     for way in ways:
         outcomes = results[way]
         exact = sum(o.text.strip() == h.target.strip() for o, h in zip(outcomes, holes)) / len(holes)
         edit = statistics.mean(similarity(o.text, h.target) for o, h in zip(outcomes, holes))
-        same = sum(o.text == e.text for o, e in zip(outcomes, results["exact"])) / len(holes)
+        reference = results.get("exact") or outcomes
+        same = sum(o.text == e.text for o, e in zip(outcomes, reference)) / len(holes)
         times = sorted(o.model_ms for o in outcomes)
         p90 = times[min(len(times) - 1, round(0.9 * (len(times) - 1)))]
         print(

@@ -138,12 +138,9 @@ def test_drafts_never_change_the_greedy_output_and_rejected_drafts_leave_the_cac
         }[drafter_kind]()
         fast, target = run(prompt, drafter, batch_noise=0.4)
         assert fast.tokens == plain.tokens and fast.stopped_by == plain.stopped_by
-        # The cache holds the prompt, then only tokens of the true continuation: no rejected draft.
-        assert target.tokens[: len(prompt)] == prompt
-        kept = target.tokens[len(prompt) :]
-        assert kept == truth[: len(kept)]
-        assert len(kept) >= len(fast.tokens) - 1
-        assert plain_target.tokens == prompt + plain.tokens[:-1] or plain.stopped_by == "eos"
+        # The cache ends as after plain decoding: no rejected draft, nothing past the completion.
+        assert target.tokens == plain_target.tokens
+        assert target.tokens == prompt + (fast.tokens if fast.stopped_by == "eos" else fast.tokens[:-1])
         if drafter_kind == "oracle":
             assert fast.steps < plain.steps  # fewer model calls
             assert fast.accepted > 0

@@ -159,15 +159,39 @@ def decode(
     cancelled: Callable[[], bool],
     margin: float = VERIFY_MARGIN,
 ) -> Decoded:
-    """Generate after a prompt whose last token's logits are at batch index -1 of ``target``."""
+    """Generate after a prompt whose last token's logits are at batch index -1 of ``target``.
+
+    Afterwards the cache holds what plain decoding leaves: the prompt and the generated tokens, the
+    last one only when the model said "end" after it; drafted tokens past that are dropped."""
+    prompt_length = len(target.tokens)
     out = Decoded()
+    try:
+        _decode_into(out, target, chooser, drafter, max_tokens, is_end, detokenize, stop_at, cancelled, margin)
+    finally:
+        evaluated = len(out.tokens) if out.stopped_by == "eos" else max(0, len(out.tokens) - 1)
+        target.truncate(prompt_length + evaluated)
+    return out
+
+
+def _decode_into(
+    out: Decoded,
+    target: DecodeTarget,
+    chooser: TokenChooser,
+    drafter: Drafter,
+    max_tokens: int,
+    is_end: Callable[[int], bool],
+    detokenize: Callable[[Sequence[int]], str],
+    stop_at: Callable[[str], int | None],
+    cancelled: Callable[[], bool],
+    margin: float,
+) -> None:
     choice = chooser.choose(target.logits(-1), out.tokens, out.text)
     while True:
         # ``choice`` is the token for the next position; it is not in the KV cache yet.
         if _finished(out, choice.token, max_tokens, is_end, detokenize, stop_at, cancelled):
-            return out
+            return
         if len(target.tokens) + 1 >= target.context_size:
-            return out  # "limit": the context is full
+            return  # "limit": the context is full
         room = min(max_tokens - len(out.tokens), target.context_size - len(target.tokens) - 2)
         draft = drafter.draft(out.tokens, room) if room > 0 else []
         batch = [choice.token, *draft]
@@ -176,7 +200,7 @@ def decode(
         out.drafted += len(draft)
         if not target.decode(batch, outputs=range(len(batch)), cancelled=cancelled):
             out.stopped_by = "cancelled"
-            return out
+            return
         if not draft:
             choice = chooser.choose(target.logits(0), out.tokens, out.text)
             continue
@@ -188,7 +212,7 @@ def decode(
                 target.truncate(base + index)
                 if not target.decode(batch[index : index + 1], outputs=(0,), cancelled=cancelled):
                     out.stopped_by = "cancelled"
-                    return out
+                    return
                 choice = chooser.choose(target.logits(0), out.tokens, out.text)
                 break
             if index == len(draft) or choice.token != draft[index]:
@@ -196,7 +220,7 @@ def decode(
                 break
             out.accepted += 1
             if _finished(out, choice.token, max_tokens, is_end, detokenize, stop_at, cancelled):
-                return out
+                return
 
 
 def _finished(

@@ -1,9 +1,9 @@
 """The local model: loading a GGUF with llama-cpp-python, tokenising, generating with KV reuse.
 
 One ``LlamaEngine`` owns one llama context and must only be used from one thread at a time (the
-completion service's worker). A new prompt keeps every part of the KV cache it shares with the
-previous one — the common prefix, and the chunks that moved (the suffix after a typed character) —
-so a keystroke evaluates only the tokens that changed (``kv_context``); generation is greedy, with
+completion service's worker). A new prompt keeps the KV cache of the prefix it shares with the
+previous one, so a keystroke evaluates only the tokens from the first change on (``kv_context``;
+moving later chunks is possible but off, see ``LlamaEngine``); generation is greedy, with
 prompt-lookup drafts verified several tokens per model call (``decoding``).
 """
 
@@ -129,15 +129,14 @@ def _fim_tokens(vocab) -> FimTokens | None:  # noqa: ANN001 - llama_vocab_p
     return FimTokens(*ids)
 
 
-def _cpu_has_amx() -> bool:
-    """llama.cpp's AMX matrix kernels crash on CPUs that advertise AMX inside some virtual machines
-    (a segfault in ggml_backend_amx_mul_mat on this project's build machines); with the extra buffer
-    types off, the plain AVX kernels run instead."""
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as cpuinfo:
-            return any(line.startswith("flags") and " amx_int8" in line for line in cpuinfo)
-    except OSError:
-        return False
+def _amx_kernels_in_use() -> bool:
+    """Whether this llama.cpp build would run its AMX matrix kernels here. They crash (a segfault in
+    ggml_backend_amx_mul_mat, for every model) inside the virtual machines this project runs on,
+    whose CPUs advertise AMX; with the extra buffer types off, the AVX kernels run instead (and the
+    weight repacking, which rides on the same switch, is lost: a build without AMX keeps it)."""
+    import llama_cpp
+
+    return b"AMX_INT8 = 1" in llama_cpp.llama_print_system_info()
 
 
 _backend_ready = False
@@ -157,11 +156,17 @@ def _init_backend() -> None:
 
 class LlamaEngine:
     """A GGUF model and one llama context with KV reuse (``KvContext``) and speculative greedy
-    decoding (``decoding.decode``). ``speculative`` and ``move_chunks`` exist to measure and test
-    them against the plain ways."""
+    decoding (``decoding.decode``).
+
+    ``move_chunks`` (off by default) also keeps cached chunks that reappear later in a new prompt,
+    moved to their new positions. Their cells keep what they computed in the old context, and for
+    the text right after the cursor that is decisive: measured on real holes (eval/kv_reuse_eval.py),
+    a FIM suffix moved past one typed character makes the model repeat its previous completion,
+    typed character included. Prefix reuse is exact, so the prompt's layout decides what a
+    keystroke costs. ``speculative`` switches the drafts off, to measure and test them."""
 
     def __init__(
-        self, path: Path, *, context_size: int, threads: int, speculative: bool = True, move_chunks: bool = True
+        self, path: Path, *, context_size: int, threads: int, speculative: bool = True, move_chunks: bool = False
     ) -> None:
         import llama_cpp
         from llama_cpp import _internals
@@ -169,7 +174,7 @@ class LlamaEngine:
         check_gguf_file(path)
         _init_backend()
         params = llama_cpp.llama_model_default_params()
-        params.use_extra_bufts = not _cpu_has_amx()
+        params.use_extra_bufts = not _amx_kernels_in_use()
         try:
             self._model = _internals.LlamaModel(path_model=str(path), params=params, verbose=False)
         except Exception as error:  # llama.cpp reports every load failure as a ValueError
@@ -196,6 +201,8 @@ class LlamaEngine:
         self._pieces: dict[int, bytes] = {}
         self.speculative = speculative
         self.move_chunks = move_chunks
+        self.draft_options: dict[str, int] = {}  # PromptLookupDrafter's n-gram sizes and draft length
+        self.make_drafter: Callable[[], Drafter] | None = None  # another source of drafts (eval/draft_model.py)
         self.chooser: TokenChooser = GreedyChooser()
         fim = self.info.fim
         self._never_drafted = frozenset((fim.prefix, fim.suffix, fim.middle) if fim else ())
@@ -267,7 +274,7 @@ class LlamaEngine:
             generation = Generation("", len(prompt_tokens), shared, 0, "cancelled", prompt_seconds, prompt_seconds=prompt_seconds)
             self.last_run = generation
             return generation
-        drafter: Drafter = PromptLookupDrafter(never=self._never_drafted) if self.speculative else NoDrafts()
+        drafter = self._new_drafter()
         drafter.start(prompt_tokens)
         decoded = decode(
             self._context,
@@ -297,6 +304,13 @@ class LlamaEngine:
         )
         self.last_run = generation
         return generation
+
+    def _new_drafter(self) -> Drafter:
+        if not self.speculative:
+            return NoDrafts()
+        if self.make_drafter is not None:
+            return self.make_drafter()
+        return PromptLookupDrafter(never=self._never_drafted, **self.draft_options)
 
     def generate(self, prompt: str, *, max_tokens: int, stop: Sequence[str] = ()) -> str:
         """Plain text in, text out (used by test generation); stops at any of ``stop``."""

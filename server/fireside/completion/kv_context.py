@@ -73,6 +73,8 @@ class KvContext:
         # nodes (it takes the GIL, so it is installed only for decodes worth interrupting).
         self._abort_callback = llama_cpp.ggml_abort_callback(self._abort_requested)
         self._abort_installed = False
+        self.decoding = False  # inside llama_decode (read by the abort check)
+        self.aborted_batches = 0
 
     # ----- life cycle ------------------------------------------------------------------------
     def close(self) -> None:
@@ -121,6 +123,15 @@ class KvContext:
         self.clear()
         return False
 
+    def consistent(self) -> bool:
+        """Whether llama.cpp's memory agrees with the record: MAIN holds positions 0..n-1 exactly
+        and nothing is left parked (for tests and debugging)."""
+        llama_cpp, memory = self._llama_cpp, self._memory
+        low, high = llama_cpp.llama_memory_seq_pos_min(memory, MAIN), llama_cpp.llama_memory_seq_pos_max(memory, MAIN)
+        parked = llama_cpp.llama_memory_seq_pos_max(memory, PARKED)
+        expected = (0, len(self.tokens) - 1) if self.tokens else (-1, -1)
+        return (low, high) == expected and parked == -1
+
     # ----- logits ----------------------------------------------------------------------------
     def logits(self, index: int) -> numpy.ndarray:
         """The logits after the ``index``-th token of the last decode's batch (one that asked for
@@ -167,7 +178,11 @@ class KvContext:
         # A single token takes one step of ~20-40 ms: the loop checks for cancellation between
         # tokens, and the callback's cost (the GIL, at every graph node) is not worth it there.
         self._install_abort(cancelled if len(tokens) > 1 else None)
-        code = llama_cpp.llama_decode(self._ctx, batch)
+        self.decoding = True
+        try:
+            code = llama_cpp.llama_decode(self._ctx, batch)
+        finally:
+            self.decoding = False
         if code == 0:
             self.tokens.extend(tokens)
             return True
@@ -176,6 +191,7 @@ class KvContext:
         kept = llama_cpp.llama_memory_seq_pos_max(self._memory, MAIN) + 1
         self.tokens = (self.tokens + list(tokens))[: max(0, kept)]
         if code == DECODE_ABORTED:
+            self.aborted_batches += 1
             return False
         raise ContextError(f"llama_decode returned {code}")
 
