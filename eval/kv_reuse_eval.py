@@ -44,6 +44,7 @@ from pathlib import Path
 from completion_eval import Hole, find_holes, similarity
 from corpus import corpus_roots
 
+from fireside.completion import prompt
 from fireside.completion.engine import LlamaEngine
 from fireside.completion.pipeline import complete
 from fireside.completion.types import CompletionRequest
@@ -72,33 +73,6 @@ class SuffixFirst:
         return self._engine.run(reordered, **kwargs)
 
 
-class LineInMiddle:
-    """The engine, given the cursor line's text before the cursor after <fim_middle> instead of at
-    the end of the prefix."""
-
-    def __init__(self, engine: LlamaEngine, lines_above: int = 0) -> None:
-        self._engine = engine
-        self.info = engine.info
-        self._lines_above = lines_above  # whole lines before the cursor's that go into the middle too
-
-    def __getattr__(self, name: str):  # noqa: ANN204
-        return getattr(self._engine, name)
-
-    def run(self, prompt_tokens, **kwargs):  # noqa: ANN001, ANN003, ANN201
-        fim = self.info.fim
-        start = prompt_tokens.index(fim.prefix)
-        split = prompt_tokens.index(fim.suffix)
-        prefix_text = self._engine.detokenize(prompt_tokens[start + 1 : split])
-        cut = len(prefix_text)
-        for _ in range(self._lines_above + 1):
-            cut = prefix_text.rfind("\n", 0, cut)
-        head, line = prefix_text[: cut + 1], prefix_text[cut + 1 :]
-        reordered = [
-            *prompt_tokens[: start + 1], *self._engine.tokenize(head), *prompt_tokens[split:], *self._engine.tokenize(line)
-        ]
-        return self._engine.run(reordered, **kwargs)
-
-
 @dataclass
 class Outcome:
     text: str
@@ -120,12 +94,15 @@ def request_at(hole: Hole, line_text: str, *, short: bool = False) -> Completion
 PROMPT_TOKENS = FiresideConfig().max_prompt_tokens
 
 
-def run(engine: LlamaEngine, request: CompletionRequest, *, order: str = "psm", lines_above: int = 0) -> Outcome:
+def run(engine: LlamaEngine, request: CompletionRequest, *, order: str = "psm", middle_step: int = 1) -> Outcome:
+    """``order``: "psm" (everything before the cursor in the prefix), "line" (the cursor's line after
+    <fim_middle>, the middle starting at a multiple of ``middle_step`` lines), "spm"."""
     config = FiresideConfig(max_prompt_tokens=PROMPT_TOKENS)
     started = time.perf_counter()
-    layouts = {"spm": SuffixFirst, "line": lambda engine: LineInMiddle(engine, lines_above)}
+    prompt.FIM_LINE_IN_MIDDLE = order == "line"
+    prompt.MIDDLE_STEP_LINES = middle_step
     completion = complete(
-        layouts.get(order, lambda engine: engine)(engine), request, max_prompt_tokens=config.max_prompt_tokens, context_size=config.context_size, cancelled=lambda: False
+        SuffixFirst(engine) if order == "spm" else engine, request, max_prompt_tokens=config.max_prompt_tokens, context_size=config.context_size, cancelled=lambda: False
     )
     elapsed = (time.perf_counter() - started) * 1000
     run_stats = engine.last_run
@@ -185,10 +162,9 @@ def main() -> int:
             run(engine, request_at(hole, previous_line(hole)), order="line")
             results["line"].append(run(engine, request_at(hole, line), order="line"))
         if args.block:
-            above = hole.line % args.block
             engine.reset()
-            run(engine, request_at(hole, previous_line(hole)), order="line", lines_above=above)
-            results["block"].append(run(engine, request_at(hole, line), order="line", lines_above=above))
+            run(engine, request_at(hole, previous_line(hole)), order="line", middle_step=args.block)
+            results["block"].append(run(engine, request_at(hole, line), order="line", middle_step=args.block))
         if args.spm:
             engine.reset()
             run(engine, request_at(hole, previous_line(hole)), order="spm")

@@ -34,15 +34,30 @@ def test_window_start_is_stable_while_typing():
     assert second.tokens[: len(first.tokens)] == first.tokens
 
 
-def test_fim_prompt_orders_prefix_suffix_middle():
+def test_fim_prompt_orders_prefix_suffix_middle_with_the_cursor_line_in_the_middle():
     text = "def f():\n    return 1\n"
-    offset = text.index("return")
+    offset = text.index("1\n")
     fim = FimTokens(prefix=900, suffix=901, middle=902)
     prompt = build_prompt(request(text, offset), CharTokenizer(), budget_tokens=400, fim=fim)
-    assert prompt.tokens[1] == 900
-    assert prompt.tokens[-1] == 902
-    assert 901 in prompt.tokens
-    assert prompt.suffix_text.startswith("return 1")
+    decoded = "".join(chr(t) if t < 900 else f"<{t}>" for t in prompt.tokens[1:])
+    assert decoded == "<900># Path: m.py\ndef f():\n<901>1\n<902>    return "
+    assert prompt.suffix_text.startswith("1")
+    assert prompt.prefix_text.endswith("def f():\n    return ")
+
+
+def test_typing_on_the_cursor_line_only_appends_to_a_fim_prompt():
+    fim = FimTokens(prefix=900, suffix=901, middle=902)
+    lines = [f"value_{i} = {i}\n" for i in range(300)]
+    head, tail = "".join(lines[:150]), "".join(lines[150:])
+    previous = None
+    for typed in ("", "r", "re", "res", "result = ", "result = v"):
+        text = head + typed + "\n" + tail
+        prompt = build_prompt(request(text, len(head) + len(typed)), CharTokenizer(), budget_tokens=1200, fim=fim)
+        if previous is not None:
+            shared = next((i for i, (a, b) in enumerate(zip(previous, prompt.tokens)) if a != b), len(previous))
+            assert shared >= len(previous) - 1  # only the line's last token may change (here: none)
+            assert prompt.tokens.index(902) == previous.index(902)
+        previous = prompt.tokens
 
 
 def test_enclosing_scopes_and_multiline_decision():
