@@ -34,23 +34,29 @@ def test_window_start_is_stable_while_typing():
     assert second.tokens[: len(first.tokens)] == first.tokens
 
 
+def decoded(tokens: list[int]) -> str:
+    return "".join(chr(t) if t < 900 else f"<{t}>" for t in tokens[1:])
+
+
 def test_fim_prompt_orders_prefix_suffix_middle_with_the_cursor_line_in_the_middle():
-    text = "def f():\n    return 1\n"
-    offset = text.index("1\n")
     fim = FimTokens(prefix=900, suffix=901, middle=902)
+    above = "".join(f"x{i} = {i}\n" for i in range(10))  # lines 0-9: the middle starts at line 8
+    text = above + "def f():\n    return 1\n"
+    offset = text.index("1\n", len(above))
     prompt = build_prompt(request(text, offset), CharTokenizer(), budget_tokens=400, fim=fim)
-    decoded = "".join(chr(t) if t < 900 else f"<{t}>" for t in prompt.tokens[1:])
-    assert decoded == "<900># Path: m.py\ndef f():\n<901>1\n<902>    return "
+    lines_0_to_7 = "".join(f"x{i} = {i}\n" for i in range(8))
+    middle = "x8 = 8\nx9 = 9\ndef f():\n    return "
+    assert decoded(prompt.tokens) == f"<900># Path: m.py\n{lines_0_to_7}<901>1\n<902>{middle}"
     assert prompt.suffix_text.startswith("1")
     assert prompt.prefix_text.endswith("def f():\n    return ")
 
 
-def test_typing_on_the_cursor_line_only_appends_to_a_fim_prompt():
+def test_typing_and_new_lines_only_append_to_a_fim_prompt():
     fim = FimTokens(prefix=900, suffix=901, middle=902)
     lines = [f"value_{i} = {i}\n" for i in range(300)]
-    head, tail = "".join(lines[:150]), "".join(lines[150:])
+    head, tail = "".join(lines[:145]), "".join(lines[145:])  # the middle starts at line 144
     previous = None
-    for typed in ("", "r", "re", "res", "result = ", "result = v"):
+    for typed in ("", "r", "re", "res", "result = ", "result = v", "result = v\n", "result = v\n    r"):
         text = head + typed + "\n" + tail
         prompt = build_prompt(request(text, len(head) + len(typed)), CharTokenizer(), budget_tokens=1200, fim=fim)
         if previous is not None:

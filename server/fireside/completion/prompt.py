@@ -3,10 +3,11 @@
 The window's start is anchored to a line that only moves in large steps, so successive keystrokes
 share the longest possible token prefix and the model re-evaluates only what was typed.
 
-A FIM prompt puts the cursor's line, up to the cursor, after ``<fim_middle>``, as text the model has
-already written: ``<fim_prefix> lines above <fim_suffix> text after the cursor <fim_middle> line``.
-Typing then appends to the very end of the prompt, so the prefix and the suffix stay in the KV
-cache exactly and a keystroke evaluates only its line's changed tokens. (In the usual order the
+A FIM prompt puts the cursor's line up to the cursor (and the few lines above it since the last
+multiple of ``MIDDLE_STEP_LINES``) after ``<fim_middle>``, as text the model has already written:
+``<fim_prefix> lines above <fim_suffix> text after the cursor <fim_middle> lines so far``. Typing,
+Enter included, then appends to the very end of the prompt, so the prefix and the suffix stay in
+the KV cache exactly and a keystroke evaluates only the tokens it changed. (In the usual order the
 suffix follows the typed text: every keystroke would evaluate the whole suffix again, ~250 tokens,
 and keeping the suffix's old cells instead makes the model repeat its previous answer; measured
 in eval/kv_reuse_eval.py, with the same or better quality for this layout.)
@@ -28,10 +29,11 @@ from fireside.context.syntax import CursorSyntax
 # tokenising, so a huge file never reaches the tokenizer whole.
 CHARS_PER_TOKEN_BOUND = 6
 WINDOW_STEP_LINES = 32
-# The FIM middle starts at the cursor's line (1) or, to keep the suffix cached across new lines too,
-# at the last line whose number is a multiple of this. FIM_LINE_IN_MIDDLE False: the usual order,
-# everything before the cursor in the prefix (kept for eval/kv_reuse_eval.py's comparison).
-MIDDLE_STEP_LINES = 1
+# The FIM middle starts at the last line whose number is a multiple of this: a new line (Enter) also
+# appends to the prompt, and the suffix is evaluated again only when the cursor crosses such a line
+# (measured with 1 and 8: no worse, eval/kv_reuse_eval.py). FIM_LINE_IN_MIDDLE False: the usual
+# order, everything before the cursor in the prefix (for that comparison).
+MIDDLE_STEP_LINES = 8
 FIM_LINE_IN_MIDDLE = True
 DEFINITIONS_SHARE = 4  # at most 1/4 of the prompt budget goes to other files' definitions
 ALL_FEATURES = frozenset({"definitions", "imports", "scopes"})
