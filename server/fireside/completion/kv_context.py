@@ -10,8 +10,8 @@ cached position, but a typed character inserts tokens *before* the suffix's cell
 chunks after the first gap are parked in sequence 1 while the gaps before them are evaluated, and
 copied back (the same cells, no copy of data in a unified cache) as the evaluation reaches them.
 
-A decode can be aborted between two graph nodes (``llama_set_abort_callback``), so cancellation
-never waits for a long prompt batch to finish.
+A decode is aborted between two graph nodes when its request is cancelled (``abort.AbortSwitch``),
+so a new keystroke never waits for a prompt batch, a verification batch or even a token to finish.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy
 
+from fireside.completion.abort import AbortSwitch
 from fireside.completion.kv_reuse import ReusePlan, plan_reuse, shift_order
 
 logger = logging.getLogger(__name__)
@@ -68,17 +69,16 @@ class KvContext:
         self.context_size = context_size
         self.can_move = bool(llama_cpp.llama_memory_can_shift(self._memory))
         self.tokens: list[int] = []
-        self._should_abort: Callable[[], bool] = _never
-        # Kept on self: llama.cpp holds only the pointer. Called by the compute thread between graph
-        # nodes (it takes the GIL, so it is installed only for decodes worth interrupting).
-        self._abort_callback = llama_cpp.ggml_abort_callback(self._abort_requested)
-        self._abort_installed = False
-        self.decoding = False  # inside llama_decode (read by the abort check)
+        self._abort = AbortSwitch(llama_cpp, self._ctx)
+        self.decoding = False  # inside a decode (cancel checks may look), of this many tokens:
+        self.batch_size = 0
         self.aborted_batches = 0
 
     # ----- life cycle ------------------------------------------------------------------------
     def close(self) -> None:
+        """Free the context; only from the thread that uses it (the model thread)."""
         if self._ctx:
+            self._abort.close()
             self._llama_cpp.llama_batch_free(self._batch)
             self._llama_cpp.llama_free(self._ctx)
             self._ctx = None
@@ -162,6 +162,8 @@ class KvContext:
 
     def _decode_batch(self, tokens: Sequence[int], outputs: Sequence[int], cancelled: Callable[[], bool]) -> bool:
         llama_cpp = self._llama_cpp
+        if not self._ctx:
+            raise ContextError("the model was closed")
         batch = self._batch
         position = len(self.tokens)
         if position + len(tokens) > self.context_size:
@@ -175,12 +177,10 @@ class KvContext:
             batch.logits[index] = 0
         for index in outputs:
             batch.logits[index] = 1
-        # A single token takes one step of ~20-40 ms: the loop checks for cancellation between
-        # tokens, and the callback's cost (the GIL, at every graph node) is not worth it there.
-        self._install_abort(cancelled if len(tokens) > 1 else None)
-        self.decoding = True
+        self.decoding, self.batch_size = True, len(tokens)
         try:
-            code = llama_cpp.llama_decode(self._ctx, batch)
+            with self._abort.watching(cancelled):
+                code = llama_cpp.llama_decode(self._ctx, batch)
         finally:
             self.decoding = False
         if code == 0:
@@ -194,23 +194,6 @@ class KvContext:
             self.aborted_batches += 1
             return False
         raise ContextError(f"llama_decode returned {code}")
-
-    def _install_abort(self, check: Callable[[], bool] | None) -> None:
-        if check is None:
-            if self._abort_installed:
-                self._llama_cpp.llama_set_abort_callback(self._ctx, self._llama_cpp.ggml_abort_callback(), None)
-                self._abort_installed = False
-            return
-        self._should_abort = check
-        if not self._abort_installed:
-            self._llama_cpp.llama_set_abort_callback(self._ctx, self._abort_callback, None)
-            self._abort_installed = True
-
-    def _abort_requested(self, _data: object) -> bool:
-        try:
-            return bool(self._should_abort())
-        except Exception:  # an exception must not cross into C
-            return True
 
     # ----- reuse -----------------------------------------------------------------------------
     def plan(self, prompt: Sequence[int], *, move_chunks: bool = True) -> ReusePlan:
@@ -262,6 +245,3 @@ class KvContext:
         del self.tokens[plan.prefix :]
         return plan
 
-
-def _never() -> bool:
-    return False

@@ -169,7 +169,8 @@ class CompletionService:
 
         def run() -> None:
             try:
-                self._run(request, config, cancel)
+                if self._cache.lookup(request) is None:  # a request may have answered it meanwhile
+                    self._run(request, config, cancel)
             except Exception:
                 logger.debug("prefetch failed", exc_info=True)
             finally:
@@ -241,8 +242,16 @@ class CompletionService:
     def shutdown(self) -> None:
         for event in [*self._latest.values(), *self._prefetches]:
             event.set()
-        self._close(self._engine)
+        engine, self._engine = self._engine, None
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+        def close_when_idle() -> None:
+            # Freeing a llama context under a running decode would crash the process: wait for the
+            # model thread to finish what it is doing (cancelled, so at once).
+            self._executor.shutdown(wait=True)
+            self._close(engine)
+
+        threading.Thread(target=close_when_idle, name="fireside-model-close").start()
 
 
 def serving_engine_factory(local_factory: EngineFactory) -> EngineFactory:
