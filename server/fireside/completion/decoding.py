@@ -5,14 +5,17 @@ Three small parts, each replaceable:
   today; issue 18's identifier-aware choice plugs in here, and drafts are checked by the same rule);
 - a ``Drafter`` guesses the next few tokens without the model (prompt lookup: what followed the
   last n-gram the last time it occurred in the prompt or the completion);
-- ``decode`` runs the loop: it evaluates the last chosen token together with the draft in one
-  batch, with logits on every position, keeps the drafted tokens the chooser would have picked
-  anyway and trims the rest from the KV cache.
+- ``decode`` runs the loop: each chosen token is evaluated on its own, as in plain decoding; when
+  the model's next choice is the draft's first token, that token and the rest of the draft are
+  evaluated in one batch with logits on every position, and the drafted tokens the chooser picks
+  anyway are kept; the rest is trimmed from the KV cache. A wrong draft is never evaluated.
 
-Greedy output is the same with and without drafts. llama.cpp is not batch-invariant (a batch's
-logits differ from one-token decodes by up to a few tenths here), so a drafted token is only
-taken when the chooser's choice leads the runner-up by ``margin`` or more; at a closer call that
-position is decoded again on its own, exactly as plain decoding would.
+Greedy output is the same with and without drafts. llama.cpp is not batch-invariant: a batch's
+logits differ from one-token decodes (by a few tenths in the lead of the best token here), and so
+do the cache entries a batch leaves, a little. So a choice made in a batch is only trusted when it
+leads the runner-up by ``Margins.batch``, else that position is decoded again on its own; and a
+choice made after batched cache entries is only trusted when it leads by ``Margins.after_batch``,
+else those entries are evaluated again one by one first, exactly as plain decoding had them.
 """
 
 from __future__ import annotations
@@ -23,10 +26,11 @@ from typing import Protocol
 
 import numpy
 
-# Logit lead above which a batched verification's choice is trusted to be the one-token choice.
-# Measured (eval/speculation.py): batched and one-token logits of the same position differ by at
-# most ~0.5 in the lead of the best token over any other, so 1.5 leaves a wide safety band.
+# Logit leads above which a choice is trusted to be plain decoding's: in a batch, and one token at a
+# time after batched cache entries. Measured in eval/speculation.py (the largest change of the
+# lead seen, with a safety factor): see eval/RESULTS.md.
 VERIFY_MARGIN = 1.5
+AFTER_BATCH_MARGIN = 0.5
 MAX_DRAFT_TOKENS = 8
 
 
@@ -144,7 +148,18 @@ class Decoded:
     steps: int = 0  # model calls after the prompt (one per verified batch or single token)
     drafted: int = 0  # draft tokens sent to the model
     accepted: int = 0  # of those, kept
-    rechecked: int = 0  # close calls decoded again on their own
+    rechecked: int = 0  # close calls in a batch, decoded again on their own
+    recomputed: int = 0  # batched cache entries evaluated again one by one before a close call
+
+
+@dataclass(frozen=True)
+class Margins:
+    """How far ahead a choice must be to be trusted where llama.cpp's numbers differ from plain
+    decoding's: at a position of a batch (batched kernels), and at a position decoded on its own
+    after tokens whose cache entries came from a batch (they differ a little too)."""
+
+    batch: float = VERIFY_MARGIN
+    after_batch: float = AFTER_BATCH_MARGIN
 
 
 def decode(
@@ -157,70 +172,137 @@ def decode(
     detokenize: Callable[[Sequence[int]], str],
     stop_at: Callable[[str], int | None],
     cancelled: Callable[[], bool],
-    margin: float = VERIFY_MARGIN,
+    margins: Margins = Margins(),
 ) -> Decoded:
     """Generate after a prompt whose last token's logits are at batch index -1 of ``target``.
+
+    Each chosen token is evaluated on its own, as in plain decoding. When the model's next token is
+    the first token of the draft, that token and the rest of the draft are evaluated in one call,
+    with logits at every position: the draft's tokens are kept as long as they are the model's
+    choices. A wrong draft costs nothing (it is never evaluated); a right one saves calls.
 
     Afterwards the cache holds what plain decoding leaves: the prompt and the generated tokens, the
     last one only when the model said "end" after it; drafted tokens past that are dropped."""
     prompt_length = len(target.tokens)
     out = Decoded()
+    loop = _Loop(out, target, chooser, max_tokens, is_end, detokenize, stop_at, cancelled, margins)
     try:
-        _decode_into(out, target, chooser, drafter, max_tokens, is_end, detokenize, stop_at, cancelled, margin)
+        loop.run(drafter)
     finally:
         evaluated = len(out.tokens) if out.stopped_by == "eos" else max(0, len(out.tokens) - 1)
         target.truncate(prompt_length + evaluated)
     return out
 
 
-def _decode_into(
-    out: Decoded,
-    target: DecodeTarget,
-    chooser: TokenChooser,
-    drafter: Drafter,
-    max_tokens: int,
-    is_end: Callable[[int], bool],
-    detokenize: Callable[[Sequence[int]], str],
-    stop_at: Callable[[str], int | None],
-    cancelled: Callable[[], bool],
-    margin: float,
-) -> None:
-    choice = chooser.choose(target.logits(-1), out.tokens, out.text)
-    while True:
-        # ``choice`` is the token for the next position; it is not in the KV cache yet.
-        if _finished(out, choice.token, max_tokens, is_end, detokenize, stop_at, cancelled):
+class _Cancelled(Exception):
+    pass
+
+
+class _Loop:
+    def __init__(
+        self,
+        out: Decoded,
+        target: DecodeTarget,
+        chooser: TokenChooser,
+        max_tokens: int,
+        is_end: Callable[[int], bool],
+        detokenize: Callable[[Sequence[int]], str],
+        stop_at: Callable[[str], int | None],
+        cancelled: Callable[[], bool],
+        margins: Margins,
+    ) -> None:
+        self.out, self.target, self.chooser = out, target, chooser
+        self.max_tokens, self.is_end, self.detokenize = max_tokens, is_end, detokenize
+        self.stop_at, self.cancelled, self.margins = stop_at, cancelled, margins
+        self.batched_from: int | None = None  # first cached position evaluated in a batch (kept)
+
+    def run(self, drafter: Drafter) -> None:
+        out, target = self.out, self.target
+        choice = self.chooser.choose(target.logits(-1), out.tokens, out.text)
+        try:
+            while True:
+                # ``choice`` is the next token; it is not in the KV cache yet.
+                if self.take(choice.token):
+                    return
+                draft = drafter.draft(out.tokens, self.room() + 1)
+                choice = self.single(choice.token)
+                if draft and choice.token == draft[0]:
+                    # The model's next token is the draft's first: evaluate it with the rest.
+                    if self.take(choice.token):
+                        return
+                    choice = self.verify(draft[: self.room() + 1])
+        except _Finished:
             return
-        if len(target.tokens) + 1 >= target.context_size:
-            return  # "limit": the context is full
-        room = min(max_tokens - len(out.tokens), target.context_size - len(target.tokens) - 2)
-        draft = drafter.draft(out.tokens, room) if room > 0 else []
-        batch = [choice.token, *draft]
-        base = len(target.tokens)
-        out.steps += 1
-        out.drafted += len(draft)
-        if not target.decode(batch, outputs=range(len(batch)), cancelled=cancelled):
+        except _Cancelled:
             out.stopped_by = "cancelled"
-            return
-        if not draft:
-            choice = chooser.choose(target.logits(0), out.tokens, out.text)
-            continue
+
+    def room(self) -> int:
+        """How many more tokens may be evaluated beyond the next one."""
+        return min(self.max_tokens - len(self.out.tokens), self.target.context_size - len(self.target.tokens) - 2)
+
+    def take(self, token: int) -> bool:
+        """Append ``token`` to the completion; True when the completion ends here."""
+        return _finished(self.out, token, self.max_tokens, self.is_end, self.detokenize, self.stop_at, self.cancelled) or (
+            len(self.target.tokens) + 1 >= self.target.context_size
+        )
+
+    def call(self, tokens: Sequence[int]) -> None:
+        self.out.steps += 1
+        if not self.target.decode(tokens, outputs=range(len(tokens)), cancelled=self.cancelled):
+            raise _Cancelled
+
+    def single(self, token: int) -> Choice:
+        """Evaluate ``token`` on its own; the choice after it, as plain decoding would make it."""
+        self.call([token])
+        choice = self.chooser.choose(self.target.logits(0), self.out.tokens, self.out.text)
+        if self.batched_from is not None and choice.margin < self.margins.after_batch:
+            choice = self.evaluate_again_one_by_one()
+        return choice
+
+    def evaluate_again_one_by_one(self) -> Choice:
+        """A close call after batched cache entries: evaluate them again one token at a time, so
+        that this choice is made on exactly what plain decoding would have cached."""
+        assert self.batched_from is not None
+        target = self.target
+        again = target.tokens[self.batched_from :]
+        target.truncate(self.batched_from)
+        self.batched_from = None
+        self.out.recomputed += len(again)
+        for token in again:
+            self.call([token])
+        return self.chooser.choose(target.logits(0), self.out.tokens, self.out.text)
+
+    def verify(self, batch: list[int]) -> Choice:
+        """``batch[0]`` is taken already (the model chose it), the rest is the draft: evaluate them in
+        one call and keep the drafted tokens the model would choose. Returns the next choice."""
+        out, target = self.out, self.target
+        if len(batch) == 1:
+            return self.single(batch[0])
+        base = len(target.tokens)
+        self.call(batch)
+        out.drafted += len(batch) - 1
+        if self.batched_from is None:
+            self.batched_from = base
         for index in range(len(batch)):
-            choice = chooser.choose(target.logits(index), out.tokens, out.text)
-            if choice.margin < margin:
+            choice = self.chooser.choose(target.logits(index), out.tokens, out.text)
+            if choice.margin < self.margins.batch:
                 # Too close to trust a batched answer: this position again, on its own.
                 out.rechecked += 1
                 target.truncate(base + index)
-                if not target.decode(batch[index : index + 1], outputs=(0,), cancelled=cancelled):
-                    out.stopped_by = "cancelled"
-                    return
-                choice = chooser.choose(target.logits(0), out.tokens, out.text)
-                break
-            if index == len(draft) or choice.token != draft[index]:
+                if self.batched_from >= base + index:
+                    self.batched_from = None
+                return self.single(batch[index])
+            if index + 1 == len(batch) or choice.token != batch[index + 1]:
                 target.truncate(base + index + 1)  # the rest of the draft is wrong
-                break
+                return choice
             out.accepted += 1
-            if _finished(out, choice.token, max_tokens, is_end, detokenize, stop_at, cancelled):
-                return
+            if self.take(choice.token):
+                raise _Finished
+        raise AssertionError("the last position of a batch always returns")
+
+
+class _Finished(Exception):
+    pass
 
 
 def _finished(

@@ -53,7 +53,7 @@ class Generation:
     seconds: float
     # What the local engine did (zero for the others): prompt tokens evaluated and, of the reused
     # ones, moved to a new position; model calls after the prompt; draft tokens verified and kept;
-    # close calls decoded again on their own.
+    # close calls decoded again on their own; batched cache entries evaluated again one by one.
     evaluated_tokens: int = 0
     moved_tokens: int = 0
     prompt_seconds: float = 0.0
@@ -61,6 +61,7 @@ class Generation:
     drafted_tokens: int = 0
     accepted_tokens: int = 0
     rechecked: int = 0
+    recomputed: int = 0
     tokens: tuple[int, ...] = ()
 
 
@@ -300,6 +301,7 @@ class LlamaEngine:
             drafted_tokens=decoded.drafted,
             accepted_tokens=decoded.accepted,
             rechecked=decoded.rechecked,
+            recomputed=decoded.recomputed,
             tokens=tuple(decoded.tokens),
         )
         self.last_run = generation
