@@ -1,5 +1,9 @@
 """Prompt windows are anchored (keystrokes share a prefix) and syntax at the cursor is read right."""
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fireside.completion import prompt as prompt_module
 from fireside.completion.prompt import FimTokens, build_prompt
 from fireside.completion.types import CompletionRequest
 from fireside.context.languages import LANGUAGES, language_for
@@ -156,3 +160,21 @@ def test_completions_that_break_a_parsing_file_are_trimmed_or_dropped():
     assert keep(text, offset, "x\n    y = (") == "x"
     broken = "def f(x):\n    return (\n"  # already broken: nothing to compare, keep it
     assert keep(broken, broken.index("(") + 1, "x +") == "x +"
+
+
+def _anchor_by_listing_lines(prefix: str, earliest: int) -> int:
+    """The window anchor, as it was first written: list every line start, take the first at or
+    after ``earliest``, round its index up to a step."""
+    starts = [0] + [i + 1 for i, char in enumerate(prefix) if char == "\n"]
+    for index, start in enumerate(starts):
+        if start >= earliest:
+            anchored = -(-index // prompt_module.WINDOW_STEP_LINES) * prompt_module.WINDOW_STEP_LINES
+            return starts[-1] if anchored >= len(starts) else starts[anchored]
+    return starts[-1]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.integers(0, 5), max_size=120), st.integers(-3, 400))
+def test_the_window_anchor_is_found_without_listing_every_line(line_lengths, earliest):
+    prefix = "".join("x" * length + "\n" for length in line_lengths[:-1]) + "y" * (line_lengths[-1] if line_lengths else 0)
+    assert prompt_module._anchor_at_or_after(prefix, earliest) == _anchor_by_listing_lines(prefix, earliest)

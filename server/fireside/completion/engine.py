@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,8 @@ from fireside.completion.prompt import FimTokens
 logger = logging.getLogger(__name__)
 
 GGUF_MAGIC = b"GGUF"
+TOKENIZE_CACHE_ENTRIES = 8
+TOKENIZE_CACHE_MIN_CHARS = 512
 
 
 class ModelLoadError(Exception):
@@ -200,6 +203,7 @@ class LlamaEngine:
         self._context_size = context_size
         self._add_bos = bool(llama_cpp.llama_vocab_get_add_bos(self._vocab))
         self._pieces: dict[int, bytes] = {}
+        self._tokenized: OrderedDict[str, tuple[int, ...]] = OrderedDict()
         self.speculative = speculative
         self.move_chunks = move_chunks
         self.draft_options: dict[str, int] = {}  # PromptLookupDrafter's n-gram sizes and draft length
@@ -223,7 +227,30 @@ class LlamaEngine:
         return list(self._context.tokens)
 
     def tokenize(self, text: str) -> list[int]:
-        return self._model.tokenize(text.encode("utf-8", "surrogatepass"), False, False)
+        # Successive keystrokes tokenize the same long texts again (the lines above the cursor's, the
+        # suffix): ~2 ms each for a 6k-character window, so the last few are remembered.
+        cached = self._tokenized.get(text)
+        if cached is not None:
+            self._tokenized.move_to_end(text)
+            return list(cached)
+        tokens = self._tokenize(text)
+        if len(text) >= TOKENIZE_CACHE_MIN_CHARS:
+            self._tokenized[text] = tuple(tokens)
+            if len(self._tokenized) > TOKENIZE_CACHE_ENTRIES:
+                self._tokenized.popitem(last=False)
+        return tokens
+
+    def _tokenize(self, text: str) -> list[int]:
+        # llama_tokenize directly: llama-cpp-python's helper allocates a buffer of the model's whole
+        # training context (32k tokens) on every call. A token is never shorter than a byte.
+        data = text.encode("utf-8", "surrogatepass")
+        size = len(data) + 8
+        buffer = (self._llama_cpp.llama_token * size)()
+        count = self._llama_cpp.llama_tokenize(self._vocab, data, len(data), buffer, size, False, False)
+        if count < 0:  # cannot happen with a byte per token, but llama.cpp says how many it needs
+            buffer = (self._llama_cpp.llama_token * -count)()
+            count = self._llama_cpp.llama_tokenize(self._vocab, data, len(data), buffer, -count, False, False)
+        return list(buffer[:count])
 
     def detokenize(self, tokens: Sequence[int]) -> str:
         return b"".join(self._piece(token) for token in tokens).decode("utf-8", "ignore")
