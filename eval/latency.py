@@ -14,8 +14,9 @@ user waits for besides the model.
 Baselines, in this process, on the same keystrokes:
   naive            the same pipeline with the llama context reset before each request (the whole
                    prompt evaluated, no cache): every K-th keystroke (--naive-every), to keep the run short
-  plain / speculative   generation alone (the prompt cached), greedy one token per model call vs
-                   prompt-lookup drafts verified in batches: speed-up, drafts sent and kept
+  plain / speculative   generation alone (the prompt cached), greedy one token per model call (the
+                   server's default) vs prompt-lookup drafts verified in batches: speed-up, drafts
+                   sent and kept, identical outputs
 Part 2 (--holes N > 0): N holes in a real file (argparse.py by default): the first request there
 (cold), the same again (warm: the completion cache), and one more character typed (a keystroke).
 
@@ -165,7 +166,7 @@ def decoding_comparison(engine: LlamaEngine, requests: list[CompletionRequest], 
             row["drafted"] += generation.drafted_tokens
             row["kept"] += generation.accepted_tokens
         totals["speculative"]["identical"] += outputs["plain"] == outputs["speculative"]
-    engine.speculative = True
+    engine.speculative = False
     return totals
 
 
