@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fireside.completion.engine import Engine
+from fireside.completion.guidance import NameGuide
 from fireside.completion.postprocess import CursorLine, finalize
 from fireside.completion.stopping import SyntaxAwareStop
 from fireside.completion.prompt import PromptContext, build_prompt
@@ -30,6 +31,7 @@ def complete(
     index: WorkspaceIndex | None = None,
     workspace_root: str = "",
     trees: DocumentTrees | None = None,
+    guide: NameGuide | None = None,
 ) -> Completion:
     spec = language_for(request.language_id, request.uri)
     syntax = splice = None
@@ -64,11 +66,13 @@ def complete(
         comment=spec.line_comment if spec else "#",
         context=context,
     )
+    guided = {"guide": guide} if guide is not None and getattr(engine, "supports_guidance", False) else {}
     generation = engine.run(
         prompt.tokens,
         max_tokens=max_tokens,
         stop_at=SyntaxAwareStop(cursor, multiline, splice),
         cancelled=cancelled,
+        **guided,
     )
     text = "" if generation.stopped_by == "cancelled" else finalize(generation.text, cursor, multiline)
     if text and splice is not None:
@@ -81,4 +85,5 @@ def complete(
         generated_tokens=generation.generated_tokens,
         stopped_by=generation.stopped_by,
         model_ms=generation.seconds * 1000,
+        guided_changes=generation.guided_changes,
     )

@@ -19,12 +19,16 @@ from dataclasses import dataclass
 
 from fireside.completion.cache import CompletionCache
 from fireside.completion.engine import Engine, ModelLoadError
+from fireside.completion.guidance import NameGuide
 from fireside.completion.pipeline import complete
 from fireside.completion.scheduling import RequestClock
 from fireside.completion.types import Completion, CompletionRequest
 from fireside.config import FiresideConfig
 from fireside.context.index import WorkspaceIndex
+from fireside.context.languages import language_for
+from fireside.context.names import MAX_SLOT_SCAN_CHARS, NameQuery, NameService
 from fireside.context.trees import DocumentTrees
+from fireside.documents import uri_to_path
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +60,8 @@ class CompletionService:
         self._cache = CompletionCache()
         self._trees = DocumentTrees()  # used on the worker thread only
         self._loaded_with: tuple[object, ...] | None = None
+        self.names = NameService()  # name tables for guided decoding, on their own thread
+        self._guided: bool | None = None  # the name-guidance setting the cache's answers were made with
         self.status = ModelStatus(ModelState.LOADING, "", "loading the model")
 
     @staticmethod
@@ -116,6 +122,11 @@ class CompletionService:
             logger.exception("Model not loaded")
             return ModelStatus(ModelState.DEGRADED, config.model_path or "embedded", f"{type(error).__name__}: {error}")
         self._engine = engine
+        if config.name_guidance and getattr(engine, "supports_guidance", False):
+            self.names.warm_up()  # jedi's first answer takes a second or more; not on a keystroke
+            prepare = getattr(engine, "prepare_guidance", None)
+            if prepare is not None:
+                self.names.in_background(prepare)
         logger.info("Model ready: %s (%s, FIM: %s)", engine.info.name, engine.info.path, engine.info.fim is not None)
         return ModelStatus(ModelState.READY, engine.info.name, "")
 
@@ -130,6 +141,7 @@ class CompletionService:
         ``clock`` gets the times the model thread took and finished the request."""
         if self._engine is None:
             return None
+        self.use_settings(config)
         hit = self.peek(request)
         if hit is not None:
             return hit
@@ -148,6 +160,24 @@ class CompletionService:
             if self._latest.get(request.uri) is cancel:
                 del self._latest[request.uri]
 
+    def guide_for(self, request: CompletionRequest, config: FiresideConfig) -> NameGuide | None:
+        """Start computing the request's name table (on the names thread, while the model reads the
+        prompt); None when guidance is off or the language has no oracle."""
+        if not config.name_guidance or getattr(self._engine, "supports_guidance", False) is False:
+            return None
+        spec = language_for(request.language_id, request.uri)
+        if spec is None:
+            return None
+        path = uri_to_path(request.uri)
+        query = NameQuery(request.text, request.offset, str(path) if path else "", self.workspace_root, spec.language_id)
+        return NameGuide(request.prefix[-MAX_SLOT_SCAN_CHARS:], self.names.table(query))
+
+    def use_settings(self, config: FiresideConfig) -> None:
+        """Forget cached answers made with the other name-guidance setting."""
+        if self._guided is not None and self._guided != config.name_guidance:
+            self._cache = CompletionCache()
+        self._guided = config.name_guidance
+
     def peek(self, request: CompletionRequest) -> Completion | None:
         """A cached answer (exact repeat or typing-through), found on the event loop at once."""
         if self._engine is None:
@@ -162,7 +192,10 @@ class CompletionService:
     def prefetch(self, request: CompletionRequest, config: FiresideConfig) -> None:
         """Compute a completion nobody asked for yet (the user paused, a file opened) so that the
         request that follows is a cache hit. Any real request cancels it."""
-        if self._engine is None or self._cache.lookup(request) is not None:
+        if self._engine is None:
+            return
+        self.use_settings(config)
+        if self._cache.lookup(request) is not None:
             return
         cancel = threading.Event()
         self._prefetches.add(cancel)
@@ -212,6 +245,7 @@ class CompletionService:
             index=self.index,
             workspace_root=self.workspace_root,
             trees=self._trees,
+            guide=self.guide_for(request, config),
         )
         run = getattr(engine, "last_run", None)  # the local engine's own figures
         if clock is not None:
@@ -244,6 +278,7 @@ class CompletionService:
             event.set()
         engine, self._engine = self._engine, None
         self._executor.shutdown(wait=False, cancel_futures=True)
+        self.names.shutdown()
 
         def close_when_idle() -> None:
             # Freeing a llama context under a running decode would crash the process: wait for the
