@@ -57,6 +57,7 @@ class FileResult:
     values: np.ndarray
     scores: np.ndarray
     alerts: np.ndarray
+    reasons: dict[str, int]  # alerts by reason:feature, e.g. "range_break:value"
     cpu_seconds: float
 
 
@@ -69,7 +70,8 @@ def read_series(path: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
     return stamps, seconds, values
 
 
-def run_detector(values: np.ndarray, seconds: np.ndarray, config: MonitorConfig) -> tuple[np.ndarray, np.ndarray]:
+def run_detector(values: np.ndarray, seconds: np.ndarray, config: MonitorConfig
+                 ) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
     """Stream the file through the monitor's detector and alert rule, a day at a time."""
     n = len(values)
     step = float(np.median(np.diff(seconds))) if n > 1 else config.step_seconds
@@ -79,21 +81,24 @@ def run_detector(values: np.ndarray, seconds: np.ndarray, config: MonitorConfig)
     chunk = max(1, int(round(86_400 / step)))
     scores = np.full(n, np.nan)
     alerts = np.zeros(n, dtype=int)
+    reasons: dict[str, int] = {}
     for a in range(0, n, chunk):
         scored = detector.update(first + a, values[a : a + chunk])
         scores[a : a + len(scored)] = scored.score
         for event in alert_events(state, scored, step):
             if event.transition is Transition.FIRED:
                 alerts[a + event.offset] = 1
-    return np.nan_to_num(scores, nan=0.0), alerts
+                why = detector.explain(scored, event.offset)
+                reasons[f"{why.reason}:{why.feature}"] = reasons.get(f"{why.reason}:{why.feature}", 0) + 1
+    return np.nan_to_num(scores, nan=0.0), alerts, reasons
 
 
 def process(path: Path, data_dir: Path, config: MonitorConfig) -> FileResult:
     started = time.process_time()
     stamps, seconds, values = read_series(path)
-    scores, alerts = run_detector(values, seconds, config)
+    scores, alerts, reasons = run_detector(values, seconds, config)
     relative = path.relative_to(data_dir).as_posix()
-    return FileResult(relative, stamps, values, scores, alerts, time.process_time() - started)
+    return FileResult(relative, stamps, values, scores, alerts, reasons, time.process_time() - started)
 
 
 def _nab_stamp(stamp: str) -> str:
@@ -146,6 +151,14 @@ def score_written(out: Path, relatives: list[str], all_windows: dict, profiles: 
     return summary
 
 
+def _total_reasons(results: list[FileResult]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for result in results:
+        for reason, count in result.reasons.items():
+            total[reason] = total.get(reason, 0) + count
+    return total
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, required=True, help="NAB data folder (category/file.csv)")
@@ -195,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     meta = {
         "files": len(results), "rows": int(sum(len(r.timestamps) for r in results)),
         "alerts_fired": int(sum(int(r.alerts.sum()) for r in results)),
+        "alert_reasons": dict(sorted(_total_reasons(results).items(), key=lambda kv: -kv[1])),
         "wall_seconds": round(elapsed, 1), "cpu_seconds": round(sum(r.cpu_seconds for r in results), 1),
         "jobs": args.jobs, "loadavg_before": [round(x, 2) for x in load_before],
         "loadavg_after": [round(x, 2) for x in load_after], "tune_categories": sorted(tune),

@@ -53,6 +53,8 @@ class MonitorConfig:
     retrain_interval_seconds: float = setting(DAY, "How often each shape model is retrained.", between(60, 30 * DAY))
     min_history_seconds: float = setting(DAY, "No alerts before a series has this much history.",
                                          between(0, 30 * DAY))
+    season_days: int = setting(7, "Compare with the same time of day on this many earlier days (0: off; "
+                               "costs one day of points per day kept, per series).", between(0, 28))
     interval_seconds: float = setting(60.0, "Seconds between scoring cycles.", between(1, DAY))
     score_window_seconds: float = setting(3600.0, "Alerts are raised for points this recent when a series is "
                                           "first seen (with --once: the window scored).", between(60, 30 * DAY))
@@ -100,6 +102,7 @@ class MonitorConfig:
             train_window_seconds=self.train_window_seconds,
             refit_interval_seconds=self.retrain_interval_seconds,
             min_history_seconds=self.min_history_seconds,
+            season_days=self.season_days,
         )
 
 

@@ -300,7 +300,9 @@ class SeriesDetector:
             low, high = scores.range_low[offset], scores.range_high[offset]
             span = np.where(high - low > 0, high - low, 1.0)
             excess = np.where(np.isfinite(row), np.maximum(row - high, low - row) / span, -np.inf)
-            k = int(np.argmax(excess))
+            # Name what an operator sees first: the value, then the levels, the season, the spread.
+            broken = [k for k in self._explain_order if excess[k] >= s.margin]
+            k = broken[0] if broken else int(np.argmax(excess))
             value, lo, hi = float(row[k]), float(low[k]), float(high[k])
             if names[k] == "season" and scores.season is not None:
                 level = float(scores.season.level[offset])
@@ -317,11 +319,19 @@ class SeriesDetector:
         median = self.train_median if self.train_median is not None else np.zeros(len(row))
         scale = np.where(high - low > 0, high - low, 1.0)
         distance = np.where(np.isfinite(row), np.abs(row - median) / scale, -np.inf)
-        k = int(np.argmax(distance))
+        outside = [k for k in self._explain_order if distance[k] >= 1.0]
+        k = outside[0] if outside else int(np.argmax(distance))
         value, lo, hi = float(row[k]), float(low[k]), float(high[k])
         text = (f"unusual shape: {self._what(names[k])} {_num(value)}, usually {_num(lo)}–{_num(hi)} "
                 f"(isolation {b:.2f} of the training maximum)")
         return Explanation("shape_change", names[k], text, value, lo, hi)
+
+    @property
+    def _explain_order(self) -> list[int]:
+        rank = {"value": 0, "season": 2}
+        names = self.names
+        return sorted(range(len(names)), key=lambda k: (rank.get(names[k], 1 if names[k].startswith("mean") else 3),
+                                                        k))
 
     def _what(self, name: str) -> str:
         if name == "value":

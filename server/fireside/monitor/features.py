@@ -75,18 +75,20 @@ class FeatureSpec:
 
 
 def block_mean(x: np.ndarray, width: int) -> np.ndarray:
-    """Mean of the finite values among ``x[t-width+1 .. t]``; NaN with fewer than half present."""
+    """Mean of the finite values among ``x[t-width+1 .. t]``; NaN with fewer than half present.
+    Each window is summed on its own (not by differences of a running sum), so a point's value
+    does not depend on where the buffer it was computed in started: streamed in chunks of any
+    size, the features are bit-identical."""
     if width == 1:
         return x.astype(float, copy=True)
-    finite = np.isfinite(x)
-    sums = np.concatenate([[0.0], np.cumsum(np.where(finite, x, 0.0))])
-    counts = np.concatenate([[0], np.cumsum(finite)])
     out = np.full(len(x), np.nan)
-    if len(x) >= width:
-        n = counts[width:] - counts[:-width]
-        s = sums[width:] - sums[:-width]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out[width - 1 :] = np.where(n >= math.ceil(width / 2), s / np.maximum(n, 1), np.nan)
+    if len(x) < width:
+        return out
+    finite = np.isfinite(x)
+    sums = np.lib.stride_tricks.sliding_window_view(np.where(finite, x, 0.0), width).sum(axis=1)
+    counts = np.lib.stride_tricks.sliding_window_view(finite, width).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out[width - 1 :] = np.where(counts >= math.ceil(width / 2), sums / np.maximum(counts, 1), np.nan)
     return out
 
 
