@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import os
 import sys
@@ -38,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
 
 from fireside.monitor.alert_state import AlertState, Transition  # noqa: E402
 from fireside.monitor.config import MonitorConfig  # noqa: E402
-from fireside.monitor.detector import SeriesDetector  # noqa: E402
+from fireside.monitor.detector import DetectorSettings, SeriesDetector  # noqa: E402
 from fireside.monitor.events import alert_events  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -70,12 +71,12 @@ def read_series(path: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
     return stamps, seconds, values
 
 
-def run_detector(values: np.ndarray, seconds: np.ndarray, config: MonitorConfig
-                 ) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+def run_detector(values: np.ndarray, seconds: np.ndarray, config: MonitorConfig,
+                 settings: DetectorSettings | None = None) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
     """Stream the file through the monitor's detector and alert rule, a day at a time."""
     n = len(values)
     step = float(np.median(np.diff(seconds))) if n > 1 else config.step_seconds
-    detector = SeriesDetector(step, config.detector_settings)
+    detector = SeriesDetector(step, settings or config.detector_settings)
     state = AlertState(config.rule)
     first = int(round(seconds[0] / step)) if n else 0
     chunk = max(1, int(round(86_400 / step)))
@@ -93,10 +94,10 @@ def run_detector(values: np.ndarray, seconds: np.ndarray, config: MonitorConfig
     return np.nan_to_num(scores, nan=0.0), alerts, reasons
 
 
-def process(path: Path, data_dir: Path, config: MonitorConfig) -> FileResult:
+def process(path: Path, data_dir: Path, config: MonitorConfig, settings: DetectorSettings) -> FileResult:
     started = time.process_time()
     stamps, seconds, values = read_series(path)
-    scores, alerts, reasons = run_detector(values, seconds, config)
+    scores, alerts, reasons = run_detector(values, seconds, config, settings)
     relative = path.relative_to(data_dir).as_posix()
     return FileResult(relative, stamps, values, scores, alerts, reasons, time.process_time() - started)
 
@@ -151,6 +152,24 @@ def score_written(out: Path, relatives: list[str], all_windows: dict, profiles: 
     return summary
 
 
+def apply_overrides(assignments: list[str]) -> tuple[MonitorConfig, DetectorSettings]:
+    config_fields = {f.name: f for f in dataclasses.fields(MonitorConfig)}
+    changes: dict[str, object] = {}
+    detector_changes: dict[str, object] = {}
+    detector_fields = {f.name: f for f in dataclasses.fields(DetectorSettings)}
+    for assignment in assignments:
+        name, _, text = assignment.partition("=")
+        value = json.loads(text)
+        if name in config_fields:
+            changes[name] = value
+        elif name in detector_fields:
+            detector_changes[name] = value
+        else:
+            raise SystemExit(f"--set {name}: not a MonitorConfig or DetectorSettings field")
+    config = MonitorConfig().replace(**changes)
+    return config, dataclasses.replace(config.detector_settings, **detector_changes)
+
+
 def _total_reasons(results: list[FileResult]) -> dict[str, int]:
     total: dict[str, int] = {}
     for result in results:
@@ -171,14 +190,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=0, help="only the first N files (a smoke run)")
     parser.add_argument("--tune", default=TUNE_DEFAULT,
                         help=f"comma-separated categories the settings were tuned on (default {TUNE_DEFAULT})")
+    parser.add_argument("--tune-only", action="store_true", help="run the tuning part only (for experiments)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="override a MonitorConfig or DetectorSettings value (experiments, ablations)")
     args = parser.parse_args(argv)
 
     labels_dir = args.labels or args.data.parent / "labels"
     windows_path = labels_dir / "combined_windows.json"
     all_windows = json.loads(windows_path.read_text()) if windows_path.exists() else {}
     profiles = load_profiles(args.profiles or args.data.parent / "config" / "profiles.json")
-    config = MonitorConfig()
+    config, settings = apply_overrides(args.set)
+    tune = {c.strip() for c in args.tune.split(",") if c.strip()}
     paths = sorted(p for p in args.data.glob("*/*.csv"))
+    if args.tune_only:
+        paths = [p for p in paths if p.parent.name in tune]
     if args.limit:
         paths = paths[: args.limit]
     if not paths:
@@ -187,7 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()
     started = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        results = list(pool.map(process, paths, [args.data] * len(paths), [config] * len(paths)))
+        results = list(pool.map(process, paths, [args.data] * len(paths), [config] * len(paths),
+                                [settings] * len(paths)))
     elapsed = time.perf_counter() - started
     load_after = os.getloadavg()
 
@@ -197,7 +223,6 @@ def main(argv: list[str] | None = None) -> int:
         write_results(result_path(args.out, "fireside", result.relative), result, result.scores, label)
         write_results(result_path(args.out, "fireside_alerts", result.relative), result, result.alerts, label)
 
-    tune = {c.strip() for c in args.tune.split(",") if c.strip()}
     relatives = [r.relative for r in results]
     parts = {
         "all": relatives,
@@ -212,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         "wall_seconds": round(elapsed, 1), "cpu_seconds": round(sum(r.cpu_seconds for r in results), 1),
         "jobs": args.jobs, "loadavg_before": [round(x, 2) for x in load_before],
         "loadavg_after": [round(x, 2) for x in load_after], "tune_categories": sorted(tune),
-        "files_tune": len(parts["tune"]), "files_held_out": len(parts["held_out"]),
+        "files_tune": len(parts["tune"]), "files_held_out": len(parts["held_out"]), "overrides": args.set,
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "summary.json").write_text(json.dumps({"meta": meta, **summary}, indent=2))

@@ -47,9 +47,9 @@ class MonitorConfig:
     max_response_bytes: int = setting(64 * 1024 * 1024, "Largest Prometheus response read; series past it are "
                                       "skipped (one warning).", between(1024, 4 * 1024**3))
     range_window_seconds: float = setting(14 * DAY, "Range break: the trailing window whose range a value must "
-                                          "leave.", between(HOUR, 400 * DAY))
+                                          "leave.", between(60, 400 * DAY))
     train_window_seconds: float = setting(3 * DAY, "Shape model: the trailing window it is trained on.",
-                                          between(HOUR, 100 * DAY))
+                                          between(60, 100 * DAY))
     retrain_interval_seconds: float = setting(DAY, "How often each shape model is retrained.", between(60, 30 * DAY))
     min_history_seconds: float = setting(DAY, "No alerts before a series has this much history.",
                                          between(0, 30 * DAY))
@@ -57,7 +57,7 @@ class MonitorConfig:
                                "costs one day of points per day kept, per series).", between(0, 28))
     interval_seconds: float = setting(60.0, "Seconds between scoring cycles.", between(1, DAY))
     score_window_seconds: float = setting(3600.0, "Alerts are raised for points this recent when a series is "
-                                          "first seen (with --once: the window scored).", between(60, 30 * DAY))
+                                          "first seen (with --once: the window scored).", between(1, 30 * DAY))
     threshold: float = setting(0.5, "Anomaly score at which a series goes pending (0.5: the evidence the detector "
                                "was tuned for).", between(0.05, 0.999))
     resolve_threshold: float = setting(0.4, "Score below which a firing alert starts resolving (hysteresis).",
