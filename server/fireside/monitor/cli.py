@@ -167,7 +167,10 @@ def run(args: argparse.Namespace) -> int:
             write({"type": "status", "state": state, "message": message})
 
     if config.insecure:
+        import urllib3
+
         log.warning("--insecure: TLS certificates of Prometheus and Alertmanager are NOT verified")
+        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)  # said once above, not per request
     source = PrometheusSource(config.prometheus_url, verify_tls=not config.insecure,
                               max_response_bytes=config.max_response_bytes)
     alertmanager = AlertmanagerClient(config.alertmanager_url, resend_seconds=config.resend_seconds,

@@ -20,7 +20,6 @@ NaN, so a gap is never scored, let alone mistaken for an anomaly.
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,17 +93,19 @@ def block_mean(x: np.ndarray, width: int) -> np.ndarray:
 
 def block_spread(x: np.ndarray, width: int) -> np.ndarray:
     """Standard deviation over the same blocks as :func:`block_mean` (at least 2 points present).
-    Two-pass per window (``nanstd``), so large levels that move by small amounts keep their
-    precision, unlike a running sum of squares."""
+    Two-pass per window (deviations from the window's own mean), so large levels that move by
+    small amounts keep their precision, unlike a running sum of squares."""
     out = np.full(len(x), np.nan)
     if len(x) < width:
         return out
-    windows = np.lib.stride_tricks.sliding_window_view(x, width)
-    present = np.isfinite(windows).sum(axis=1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows (gaps) are expected
-        spread = np.nanstd(windows, axis=1)
-    out[width - 1 :] = np.where(present >= max(2, math.ceil(width / 2)), spread, np.nan)
+    finite = np.isfinite(x)
+    windows = np.lib.stride_tricks.sliding_window_view(np.where(finite, x, 0.0), width)
+    present = np.lib.stride_tricks.sliding_window_view(finite, width)
+    counts = present.sum(axis=1)
+    mean = windows.sum(axis=1) / np.maximum(counts, 1)
+    deviation = np.where(present, windows - mean[:, None], 0.0)
+    spread = np.sqrt((deviation * deviation).sum(axis=1) / np.maximum(counts, 1))
+    out[width - 1 :] = np.where(counts >= max(2, math.ceil(width / 2)), spread, np.nan)
     return out
 
 

@@ -215,6 +215,7 @@ class PrometheusSource:
             f"{self.url}/api/v1/query_range",
             data={"query": query, "start": f"{a:.3f}", "end": f"{b:.3f}", "step": f"{step:g}s"},
             headers=self.client.headers, auth=self.client.auth, timeout=self.timeout, stream=True,
+            verify=session.verify, cert=session.cert,
         )
         if response.status_code != 200 and not response.headers.get("Content-Type", "").startswith("application/json"):
             response.close()

@@ -147,16 +147,18 @@ class MonitorWorker:
         since = self.fetched_until.get(query, end - config.stale_after_seconds) - OVERLAP_STEPS * step
         fresh = self.source.query_range(query, since, end, step, max_series=config.max_series, keep=watched,
                                         expected_series=max(1, len(watched)))
-        if fresh.truncated:
-            self._warn_once(query, "bytes", "query %r: the response is larger than max_response_bytes (%d); "
-                            "the series after that point are skipped", query, config.max_response_bytes)
         new = [key for key, data in fresh.series.items()
                if key not in watched and np.isfinite(data.values).any()]
         room = max(0, config.max_series - len(watched))
+        over = []
+        if fresh.truncated:
+            over.append(f"the response passed max_response_bytes ({config.max_response_bytes})")
         if fresh.skipped or len(new) > room:
-            self._warn_once(query, "series", "query %r returns more than max_series (%d) series; the newest "
-                            "are skipped", query, config.max_series)
+            over.append(f"it returns more than max_series ({config.max_series}) series")
             new = new[:room]
+        if over:
+            self._warn_once(query, "limits", "query %r: %s; the newest series are skipped (this is said once)",
+                            query, " and ".join(over))
         if new:
             self._add_series(query, [fresh.series[key] for key in new], end, events)
         for key, data in fresh.series.items():
