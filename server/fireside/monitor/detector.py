@@ -239,10 +239,7 @@ class SeriesDetector:
         s = self.settings
         m, context = len(values), self.spec.context
         buffer = np.concatenate([self.tail, values])
-        matrix, season = feature_matrix(buffer, self.spec)
-        rows = matrix[context:]
-        if season is not None:
-            season = SeasonEnvelope(season.level[context:], season.low[context:], season.high[context:])
+        rows, season = feature_matrix(buffer, self.spec, last=m)
         window = self.ranges.update(first, rows)
         self.tail = buffer[-context:] if context else buffer[:0]
         self.next_index = first + m

@@ -118,42 +118,57 @@ class SeasonEnvelope:
     high: np.ndarray
 
 
-def season_envelope(x: np.ndarray, spec: FeatureSpec) -> SeasonEnvelope:
-    level = block_mean(x, spec.season_scale)
-    n, tol, day = len(x), spec.season_tolerance, spec.season_points
-    high = np.full(n, -np.inf)
-    low = np.full(n, np.inf)
-    finite = np.isfinite(level)
-    # Centred filters: at index u they cover u - tol .. u + tol; read at u = t - d*day, that is at
-    # most t - d*day + tol < t, so the envelope only ever looks back.
-    hi = maximum_filter1d(np.where(finite, level, -np.inf), size=2 * tol + 1, mode="constant", cval=-np.inf)
-    lo = minimum_filter1d(np.where(finite, level, np.inf), size=2 * tol + 1, mode="constant", cval=np.inf)
+def season_envelope(x: np.ndarray, spec: FeatureSpec, first: int = 0) -> SeasonEnvelope:
+    """The seasonal envelope of rows ``first`` … ``len(x) - 1``: for each row ``t`` and each earlier
+    day ``d``, the min and max of the block mean around ``t - d*day`` (± the tolerance). Only the
+    stretches of ``x`` that those rows read are computed, so a worker cycle with one new point does
+    not recompute a week of history; the result equals computing everything."""
+    n, tol, day, width = len(x), spec.season_tolerance, spec.season_points, spec.season_scale
+    level = block_mean(x[max(0, first - width + 1) :], width)[-(n - first) :] if n > first else np.zeros(0)
+    high = np.full(n - first, -np.inf)
+    low = np.full(n - first, np.inf)
     for d in range(1, spec.season_days + 1):
         lag = d * day
-        if lag >= n:
-            break
-        np.maximum(high[lag:], hi[: n - lag], out=high[lag:])
-        np.minimum(low[lag:], lo[: n - lag], out=low[lag:])
+        centre_lo, centre_hi = max(0, first - lag), n - 1 - lag  # the rows' "same time, d days ago"
+        if centre_hi < centre_lo:
+            continue
+        lo_idx, hi_idx = max(0, centre_lo - tol), centre_hi + tol  # hi_idx < n - 1: lag > tol
+        earlier = block_mean(x[max(0, lo_idx - width + 1) : hi_idx + 1], width)[-(hi_idx - lo_idx + 1) :]
+        finite = np.isfinite(earlier)
+        # Centred filters: at u they cover u - tol .. u + tol, read at u = t - lag: at most
+        # t - lag + tol < t, so the envelope only ever looks back.
+        hi = maximum_filter1d(np.where(finite, earlier, -np.inf), size=2 * tol + 1, mode="constant", cval=-np.inf)
+        lo = minimum_filter1d(np.where(finite, earlier, np.inf), size=2 * tol + 1, mode="constant", cval=np.inf)
+        rows = np.arange(centre_lo + lag, n) - first  # the rows that have a day d
+        centres = np.arange(centre_lo, centre_hi + 1) - lo_idx
+        high[rows] = np.maximum(high[rows], hi[centres])
+        low[rows] = np.minimum(low[rows], lo[centres])
     high[~np.isfinite(high)] = np.nan
     low[~np.isfinite(low)] = np.nan
     return SeasonEnvelope(level, low, high)
 
 
-def feature_matrix(values: np.ndarray, spec: FeatureSpec) -> tuple[np.ndarray, SeasonEnvelope | None]:
-    """One row per input point (columns: ``spec.names``); a missing point gives a NaN row, a
-    feature without enough history a NaN entry."""
+def feature_matrix(values: np.ndarray, spec: FeatureSpec, last: int | None = None
+                   ) -> tuple[np.ndarray, SeasonEnvelope | None]:
+    """One row per input point (columns: ``spec.names``), or per each of the ``last`` points; a
+    missing point gives a NaN row, a feature without enough history a NaN entry. Rows are
+    bit-identical whichever ``last`` is asked for (each window is computed on its own)."""
     x = np.asarray(values, dtype=float)
     x = np.where(np.isfinite(x), x, np.nan)
-    columns = [block_mean(x, k) for k in spec.scales]
-    columns.append(block_spread(x, spec.spread_points))
+    n = len(x)
+    first = 0 if last is None else max(0, n - last)
+    reach = max(max(spec.scales), spec.spread_points) - 1
+    recent = x[max(0, first - reach) :]
+    columns = [block_mean(recent, k)[-(n - first) :] if n > first else np.zeros(0) for k in spec.scales]
+    columns.append(block_spread(recent, spec.spread_points)[-(n - first) :] if n > first else np.zeros(0))
     envelope = None
     if spec.season_points:
-        envelope = season_envelope(x, spec)
+        envelope = season_envelope(x, spec, first)
         level, low, high = envelope.level, envelope.low, envelope.high
         with np.errstate(invalid="ignore"):
             outside = np.where(level > high, level - high, np.where(level < low, level - low, 0.0))
         outside[~(np.isfinite(level) & np.isfinite(high))] = np.nan
         columns.append(outside)
-    matrix = np.column_stack(columns)
-    matrix[~np.isfinite(x)] = np.nan
+    matrix = np.column_stack(columns) if n > first else np.zeros((0, len(spec.names)))
+    matrix[~np.isfinite(x[first:])] = np.nan
     return matrix, envelope
