@@ -53,7 +53,7 @@ class DetectorSettings:
     season_days: int = 7
     margin: float = 0.05
     shape_gate: float = 0.8
-    range_alone: float = 10.0
+    range_alone: float = 5.0
     shape_alone: float = 1.4
     n_estimators: int = 25
     max_samples: int = 256
