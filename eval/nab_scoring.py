@@ -1,11 +1,15 @@
-"""NAB scoring, written from the benchmark's published description (Lavin & Ahmad 2015, and the
-NAB README/wiki): windows around labelled anomalies, a probationary first 15% of each file (at
-most 750 rows) that is not scored, a scaled sigmoid that rewards early detection inside a window
-and charges false positives by their distance past the previous window, per-profile costs, and a
-final score normalised between the null detector (no detections) and the perfect one.
+"""NAB scoring: a port of NAB's ``sweeper.py``, ``scorer.py``, ``optimizer.py`` and the runner's
+normalisation (github.com/numenta/NAB, MIT): windows around labelled anomalies, a probationary first
+15% of each file (at most 750 rows) that is not scored, a scaled sigmoid that rewards early detection
+inside a window and charges false positives by their distance past the previous window, per-profile
+costs, and a final score normalised between the null detector (no detections) and the perfect one.
 
 A detection is a row whose anomaly score is at or above the threshold. Inside a window only the
 best (earliest) detection counts; every detection outside a window is a false positive.
+
+Checked against NAB itself: ``eval/nab_scoring_check.py`` reproduces NAB's published
+``final_results.json`` from the published detectors' result files, and ``eval/nab_official.py`` runs
+NAB's own runner on ``eval/nab.py``'s files (figures in eval/RESULTS.md).
 """
 
 from __future__ import annotations

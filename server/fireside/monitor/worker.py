@@ -169,11 +169,9 @@ class MonitorWorker:
     def _add_series(self, query: str, fresh: list[SeriesData], end: float, events: list[Alert]) -> None:
         config, step = self.config, self.config.step_seconds
         history_start = end - config.history_seconds
-        added = []
-        for data in fresh:
-            watched = self._watch(query, data.labels, history_start)
-            added.append((watched, data))
-        # One narrowed query for all of them, from the earliest point any of them still needs.
+        added = [(self._watch(query, data.labels, history_start), data) for data in fresh]
+        # One narrowed query for all of them, from the earliest point any of them still needs. If it
+        # fails, none of them is watched yet: the next cycle sees them as new and tries again.
         needed = [w.detector.last_timestamp + step if w.detector.last_timestamp is not None else history_start
                   for w, _ in added]
         start = max(history_start, min(needed))
@@ -181,27 +179,25 @@ class MonitorWorker:
             if start < end else {}
         emit_from = end - config.score_window_seconds
         for watched, data in added:
-            self._feed(watched, history.get(watched_key(watched), data), emit_from, events)
+            self.series[(query, series_key_of(watched.labels))] = watched
+            log.info("watching %s{%s}%s", query, watched.name, " with its saved model" if watched.saved_fit else "")
+            self._feed(watched, history.get(series_key_of(watched.labels), data), emit_from, events)
             if watched.alert is not None and watched.alert not in events:
                 events.append(watched.alert)  # still firing from before a restart: tell again
 
     def _watch(self, query: str, labels: dict[str, str], history_start: float) -> WatchedSeries:
+        """A new series' state: its saved detector if there is a usable one, else a fresh one."""
         step = self.config.step_seconds
         key = series_id(query, labels)
         saved = self.store.load(key, step, self.config.detector_settings)
         if saved is not None and (saved.detector.last_timestamp or 0) < history_start:
             log.info("the saved model of %s{%s} is older than the history window; starting afresh", query, key)
             saved = None
-        if saved is not None:
-            watched = WatchedSeries(query, labels, key, saved.detector, saved.state,
-                                    saved_fit=saved.detector.fitted_index)
-            watched.alert = saved.alert if saved.state.phase is Phase.FIRING else None
-            log.info("watching %s{%s} with its saved model", query, watched.name)
-        else:
-            watched = WatchedSeries(query, labels, key, SeriesDetector(step, self.config.detector_settings),
-                                    AlertState(self.config.rule))
-            log.info("watching %s{%s}", query, watched.name)
-        self.series[(query, series_key_of(labels))] = watched
+        if saved is None:
+            return WatchedSeries(query, labels, key, SeriesDetector(step, self.config.detector_settings),
+                                 AlertState(self.config.rule))
+        watched = WatchedSeries(query, labels, key, saved.detector, saved.state, saved_fit=saved.detector.fitted_index)
+        watched.alert = saved.alert if saved.state.phase is Phase.FIRING else None
         return watched
 
     def _feed(self, watched: WatchedSeries, data: SeriesData, emit_from: float, events: list[Alert]) -> None:
@@ -326,6 +322,3 @@ class MonitorWorker:
 def series_key_of(labels: dict[str, str]) -> SeriesKey:
     return tuple(sorted(labels.items()))
 
-
-def watched_key(watched: WatchedSeries) -> SeriesKey:
-    return series_key_of(watched.labels)
