@@ -19,6 +19,7 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from fireside import __version__, protocol
+from fireside.addresses import may_carry_secret
 from fireside.completion.scheduling import PAUSE_MS, TypingTracker
 from fireside.completion.service import CompletionService, EngineFactory, ModelState, ModelStatus
 from fireside.completion.types import Completion
@@ -125,6 +126,14 @@ class FiresideServer(LanguageServer):
                 f"Fireside: endpointApiKeyEnv names {key_env}, which is not set in the server's environment: "
                 "the endpoints get no API key. Set it where the editor starts the server, then restart Fireside.",
             )
+        if key_env:
+            for url in config.endpoints:
+                if not may_carry_secret(url):
+                    self.tell_once(
+                        f"api-key-http:{url}",
+                        f"Fireside: the endpoint {url} is plain http:// to another machine: the API key is not sent "
+                        "to it. Use https://, or an SSH tunnel to a loopback port.",
+                    )
         return self.completions.needs_reload(self.effective_config())
 
     def effective_config(self) -> FiresideConfig:

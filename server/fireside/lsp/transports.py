@@ -33,6 +33,7 @@ from typing import Any
 
 from pygls.exceptions import JsonRpcException
 
+from fireside.addresses import bare_host, is_loopback_literal
 from fireside.lsp.auth import AUTH_TOKEN_OPTION, AuthSetupError, AuthToken, load_token
 from fireside.lsp.server import FiresideServer
 from fireside.protocol import AUTH_FAILED_ERROR, SESSION_BUSY_ERROR
@@ -45,7 +46,6 @@ AUTH_TIMEOUT_S = 10.0  # a connection that has not sent a valid initialize by th
 MAX_PENDING = 8  # connections waiting to authenticate at once; more are closed at once
 INITIALIZE_MAX_BYTES = 1 << 20  # the first message (initialize) is small; a bigger one is refused
 HEADER_LINE_MAX_BYTES = 1024
-LOOPBACK_NAMES = frozenset({"localhost", "localhost."})
 
 
 def message_limit(max_file_size: int) -> int:
@@ -55,26 +55,10 @@ def message_limit(max_file_size: int) -> int:
 
 
 # ----- addresses ----------------------------------------------------------------------------------
-def _bare_host(host: str) -> str:
-    host = host.strip().lower()
-    return host[1:-1] if host.startswith("[") and host.endswith("]") else host
-
-
-def is_loopback_literal(host: str) -> bool:
-    """``localhost`` or a loopback IP literal — decided without DNS (a name could resolve anywhere)."""
-    host = _bare_host(host)
-    if host in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def binds_to_loopback_only(host: str) -> bool:
     """Whether listening on ``host`` is reachable from this machine only (every address it resolves to
     is a loopback address)."""
-    host = _bare_host(host)
+    host = bare_host(host)
     if not host:
         return False
     if is_loopback_literal(host):
@@ -343,7 +327,7 @@ def serve_tcp(make_server: ServerFactory, policy: TransportPolicy) -> None:
     async def main() -> None:
         nonlocal gate
         _cancel_on_termination()
-        listener = await asyncio.start_server(on_connection, _bare_host(policy.host), policy.port)
+        listener = await asyncio.start_server(on_connection, bare_host(policy.host), policy.port)
         gate = Gate(_token_and_announce("tcp", listener.sockets[0].getsockname()[1], policy), make_server)
         try:
             async with listener:
@@ -412,7 +396,7 @@ def serve_websocket(make_server: ServerFactory, policy: TransportPolicy) -> None
     async def main() -> None:
         async with serve(
             on_connection,
-            _bare_host(policy.host),
+            bare_host(policy.host),
             policy.port,
             process_request=check_handshake,
             max_size=INITIALIZE_MAX_BYTES,  # raised to fit maxFileSize once the client is authenticated
