@@ -322,3 +322,23 @@ def test_100_connect_disconnect_cycles_leave_no_threads_files_children_or_memory
         assert growth < 40 * 2**20, f"memory grew by {growth / 2**20:.0f} MiB over {cycles} sessions"
     finally:
         server.stop()
+
+
+def test_ws_messages_up_to_the_documents_size_limit_pass_and_bigger_ones_close_the_connection(ws_server):
+    from websockets.exceptions import ConnectionClosed
+
+    with ws_connect(ws_server.port) as websocket:
+        # maxFileSize 1,500,000 characters: messages up to 6 × 1,500,000 + 1 MiB bytes (before initialize: 1 MiB).
+        assert "result" in ws_call(websocket, "initialize", initialize_params(maxFileSize=1_500_000))
+        websocket.send(json.dumps({"jsonrpc": "2.0", "method": "initialized", "params": {}}))
+        text = "x = 1\n" * 240_000 + "y = \n"  # 1,440,005 characters: a document near the limit, over 1 MiB
+        websocket.send(json.dumps({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {
+            "textDocument": {"uri": URI, "languageId": "python", "version": 1, "text": text}}}))
+        info = ws_call(websocket, "fireside/documentInfo", {"textDocument": {"uri": URI}}, message_id=2)
+        assert info["result"]["length"] == len(text)
+        websocket.send(json.dumps({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {
+            "textDocument": {"uri": URI + "2", "languageId": "python", "version": 1, "text": "x" * (10 << 20)}}}))
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                websocket.recv(timeout=30)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009  # message too big
