@@ -278,7 +278,7 @@ class FiresideServer(LanguageServer):
         from fireside.models.lifecycle import ModelLifecycle
 
         directory = self.config.models_dir
-        if directory == self._models_dir:
+        if directory == self._models_dir or self._session_closed:
             return
         if self.models is not None:
             self.models.stop()
@@ -354,6 +354,8 @@ class FiresideServer(LanguageServer):
         """Start, restart or stop `fireside monitor` to match the settings."""
         from fireside.monitor.supervisor import MonitorSupervisor, monitor_argv
 
+        if self._session_closed:
+            return  # the client left while this was on its way: start nothing for nobody
         config = self.config
         argv = (
             monitor_argv(config.prometheus_url, config.monitor_queries, config.alertmanager_url, config.monitor_config)
@@ -366,7 +368,7 @@ class FiresideServer(LanguageServer):
             await self.monitor.stop()
             self.monitor = None
         self._monitor_argv = argv
-        if argv is not None:
+        if argv is not None and not self._session_closed:
             self.monitor = MonitorSupervisor(argv, self.on_alert, self.on_monitor_status)
             await self.monitor.start()
             logger.info("anomaly monitor started for %s", config.prometheus_url)
@@ -475,7 +477,7 @@ def create_server(engine_factory: EngineFactory, cli_settings: Mapping[str, Any]
 
     @server.feature(types.INITIALIZED)
     async def on_initialized(ls: FiresideServer, params: types.InitializedParams) -> None:
-        if ls.root is not None and ls.root.is_dir():
+        if ls.root is not None and ls.root.is_dir() and not ls._session_closed:
             ls.completions.workspace_root = str(ls.root)
             ls.watcher = WorkspaceWatcher(ls.root, ls.index)
             ls.watcher.start()  # its own thread: indexing never delays a completion

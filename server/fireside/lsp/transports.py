@@ -183,6 +183,7 @@ class Gate:
         self.token = token
         self.make_server = make_server
         self.active: FiresideServer | None = None
+        self.closing: asyncio.Event | None = None  # set when the last session's teardown has finished
         self.pending = 0
 
     async def session(
@@ -224,12 +225,18 @@ class Gate:
             return
         server = self.make_server()
         self.active = server
+        if self.closing is not None:  # a client reconnecting at once waits for its old session to be gone
+            await self.closing.wait()
+        closing = self.closing = asyncio.Event()
         logger.info("client connected: %s", peer)
         try:
             await serve(server, message)
         finally:
             self.active = None
-            await server.close_session()
+            try:
+                await server.close_session()
+            finally:
+                closing.set()
             logger.info("client disconnected: %s; its watchers, monitor and model requests are stopped", peer)
 
 
