@@ -55,6 +55,7 @@ def test_a_validation_over_its_memory_limit_is_rejected():
     size = default_model_path().stat().st_size
     report = validate(Limits(wall_seconds=300, address_space_bytes=size + (64 << 20)), started)
     assert not report.passed, report.render()
+    assert "memory" in report.reason, report.reason
     assert group_is_gone(started[0])
 
 

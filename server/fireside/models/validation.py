@@ -228,14 +228,28 @@ def validate_isolated(
     for line in reversed(text.splitlines()):
         if line.startswith(REPORT_MARKER) and not outcome.describe():
             try:
-                return _report_from_json(line[len(REPORT_MARKER) :])
+                report = _report_from_json(line[len(REPORT_MARKER) :])
             except (ValueError, KeyError, TypeError):
                 break
+            return _naming_the_memory_limit(report, limits)
     last_words = outcome.stderr.decode("utf-8", "replace").strip().splitlines()[-1:]
     detail = f"the validation process {outcome.describe() or 'printed no report'}"
     if last_words and not outcome.timed_out:
         detail += f" ({last_words[0][:200]})"
     return ValidationReport(str(path), (CheckResult("limits", False, detail),))
+
+
+def _naming_the_memory_limit(report: ValidationReport, limits: Limits) -> ValidationReport:
+    """A model that does not load under the limit may be corrupt, or need more memory: say both."""
+    if limits.address_space_bytes is None:
+        return report
+    checks = tuple(
+        dataclasses.replace(check, detail=f"{check.detail}; or it needs more memory than the validation's limit "
+                            f"({limits.address_space_bytes >> 20} MiB of address space)")
+        if check.name == "loads" and not check.passed and "llama.cpp could not load" in check.detail else check
+        for check in report.checks
+    )
+    return dataclasses.replace(report, checks=checks)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
