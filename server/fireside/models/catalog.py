@@ -330,7 +330,7 @@ def read_default_choice(home: Path | None = None, catalog: Catalog = CATALOG) ->
     if isinstance(name, str) and name in catalog.names:
         return DefaultChoice(name, str(raw.get("by", "measurement")), str(raw.get("reason", "")))
     return DefaultChoice(
-        catalog.unmeasured_default, "catalog", f"this machine is not measured yet: `{INSTALL_COMMAND}` measures it and chooses"
+        catalog.unmeasured_default, "catalog", f"the catalog's default until `{INSTALL_COMMAND}` measures this machine and chooses"
     )
 
 
@@ -350,10 +350,11 @@ class ResolvedModel:
 
 
 def resolve_model(
-    model_path: str | None = None, *, home: Path | None = None, catalog: Catalog = CATALOG
+    model_path: str | None = None, *, home: Path | None = None, catalog: Catalog | None = None
 ) -> ResolvedModel:
     """The one rule for which GGUF serves: ``modelPath`` when set; else the default chosen for this
     machine when it is installed and sound; else the bundled fallback (with the reason)."""
+    catalog = catalog or CATALOG
     if model_path:
         return ResolvedModel(Path(model_path).expanduser(), None, None, None)
     fallback = catalog.get(catalog.fallback)
@@ -379,10 +380,11 @@ def _problem(state: InstallState) -> str:
     return f"the default model {name} is corrupt: {state.detail}"
 
 
-def fallback_notice(served_path: str, *, home: Path | None = None, catalog: Catalog = CATALOG) -> str | None:
+def fallback_notice(served_path: str, *, home: Path | None = None, catalog: Catalog | None = None) -> str | None:
     """What to tell the user when the bundled fallback serves in place of the default (None: it does not).
 
     Called after the model loaded without ``modelPath``: the default was missing, corrupt, or failed to load."""
+    catalog = catalog or CATALOG
     fallback = catalog.get(catalog.fallback)
     choice = read_default_choice(home, catalog)
     if choice.name == fallback.name:

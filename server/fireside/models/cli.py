@@ -132,7 +132,10 @@ def run_install(args: argparse.Namespace) -> int:
         choice = read_default_choice(home, catalog)
         if choice.by == "user":
             print(f"default model: {choice.name} (your choice; `fireside models default --auto` lets measurement choose)")
-            _install_and_say(catalog.get(choice.name), home, args)
+            model = catalog.get(choice.name)
+            _install_and_say(model, home, args)
+            if model.default_candidate:
+                _measure_if_new(model, home, _threads(args), catalog)
             return 0
         return _install_measured_default(home, args, catalog)
     except InstallError as error:
@@ -308,8 +311,9 @@ def _print_catalog(catalog: Catalog, home: Path) -> None:
     measurements = load_measurements(home)
     figures = measurements.figures if measurements is not None else {}
     table = Table(title=f"Fireside models ({home})", title_justify="left")
-    for column in ("model", "params", "FIM", "size", "installed", "default", "keystroke", "ms/token", "prompt tok/s", "licence"):
-        table.add_column(column, overflow="fold")
+    for column in ("model", "FIM", "size", "installed", "default", "keystroke", "ms/token", "prompt tok/s", "licence"):
+        table.add_column(column, no_wrap=column in ("model", "keystroke", "licence"))
+    predicted_from: set[str] = set()
     for model in catalog.models:
         state = inspect(model, home)
         installed = "bundled" if model.bundled and state.installed else ("yes" if state.installed else state.status)
@@ -319,21 +323,24 @@ def _print_catalog(catalog: Catalog, home: Path) -> None:
             speed = ("—", "—", "—")
         else:
             mark = "" if guess.measured else "~"
-            speed = (f"{mark}{guess.keystroke_ms:.0f} ms ({'measured' if guess.measured else 'predicted'})",
-                     f"{mark}{guess.decode_ms_per_token:.0f}", f"{mark}{guess.prompt_tokens_per_s:.0f}")
+            if not guess.measured:
+                predicted_from.add(guess.basis)
+            speed = (f"{mark}{guess.keystroke_ms:.0f} ms", f"{mark}{guess.decode_ms_per_token:.0f}",
+                     f"{mark}{guess.prompt_tokens_per_s:.0f}")
         table.add_row(
-            model.name, model.parameters, "yes" if model.fim else "no", f"{model.gguf_size / 1e6:,.0f} MB",
-            installed, role, *speed, model.license,
+            model.name, "yes" if model.fim else "no", f"{model.gguf_size / 1e6:,.0f} MB", installed, role, *speed,
+            model.license,
         )
-    console = Console(width=max(Console().width, 120))
+    console = Console(width=max(Console().width, 130))
     console.print(table)
     how = {"user": "your choice", "measurement": "chosen by measurement"}.get(choice.by)
     print(f"default: {choice.name}" + (f" ({how})" if how else "") + (f": {choice.reason}" if choice.reason and choice.by != "user" else ""))
     if measurements is not None:
         machine = measurements.machine
         stale = "" if machine == Machine.current(machine.threads) else " — taken on another machine"
-        print(f"measured with {machine.threads} thread(s) on {machine.cpu_count} CPU(s){stale}; keystroke budget "
-              f"{KEYSTROKE_BUDGET_MS:.0f} ms")
+        print(f"speed measured with {machine.threads} thread(s) on {machine.cpu_count} CPU(s){stale}; "
+              f"~ marks figures {', '.join(sorted(predicted_from)) or 'predicted'} by model size; "
+              f"keystroke budget {KEYSTROKE_BUDGET_MS:.0f} ms")
 
 
 def run_path(args: argparse.Namespace) -> int:
