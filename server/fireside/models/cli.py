@@ -157,10 +157,10 @@ def _install_measured_default(home: Path, args: argparse.Namespace, catalog: Cat
 
     threads = _threads(args)
     measurements = _current_measurements(home, threads, catalog)
+    choice = choose_default(measurements.figures, catalog=catalog)
+    print(f"default model for this machine: {choice.name} — {choice.reason}")
     for _ in range(len(catalog.candidates)):
-        choice = choose_default(measurements.figures, catalog=catalog)
         write_default_choice(choice, home)
-        print(f"default model for this machine: {choice.name} — {choice.reason}")
         model = catalog.get(choice.name)
         _install_and_say(model, home, args)
         if model.name in measurements.figures:
@@ -170,6 +170,12 @@ def _install_measured_default(home: Path, args: argparse.Namespace, catalog: Cat
         print(f"measured {model.name}: ~{figures.keystroke_ms:.0f} ms per keystroke "
               f"({figures.decode_ms_per_token:.0f} ms per generated token, {figures.prompt_tokens_per_s:.0f} prompt tokens/s, "
               f"{figures.threads} thread{'s' if figures.threads != 1 else ''})")
+        again = choose_default(measurements.figures, catalog=catalog)
+        if again.name == choice.name:
+            write_default_choice(again, home)  # the same model, with the measured figures in its reason
+            return 0
+        print(f"with that measurement the default becomes {again.name} — {again.reason}")
+        choice = again
     return 0
 
 
