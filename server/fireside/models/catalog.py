@@ -249,10 +249,8 @@ def write_json_atomically(path: Path, data: object) -> None:
 
 
 def make_readable(descriptor: int) -> None:
-    """Give a file made by ``mkstemp`` (0600) the permissions an ordinary new file gets (umask applies)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.fchmod(descriptor, 0o666 & ~umask)
+    """A file made by ``mkstemp`` is private (0600); models and their records are for every local user."""
+    os.fchmod(descriptor, 0o644)
 
 
 def read_json(path: Path) -> dict | None:
