@@ -278,3 +278,17 @@ def test_measure_uses_the_bundled_fallback_when_nothing_is_installed(cli):
     assert json.loads((cli.home / "default.json").read_text())["by"] == "measurement"
     assert "the default is now" in out and "not installed" in out
     assert stamp_path(cli.home / "x").name == "x.verified"
+
+
+def test_install_goes_on_with_the_catalog_default_when_measuring_fails(cli, monkeypatch: pytest.MonkeyPatch):
+    from fireside.models import speed
+
+    def broken(*args, **kwargs):  # noqa: ANN002, ANN003
+        raise RuntimeError("llama.cpp is broken here")
+
+    monkeypatch.setattr(speed, "measure", broken)
+    code, out, err = cli("install", "--find-links", str(cli.index), "--threads", "1")
+    assert code == 0, err
+    assert "could not measure gemma-3-270m (RuntimeError: llama.cpp is broken here)" in err
+    assert "default model for this machine: tiny-small — nothing measured on this machine yet" in out
+    assert inspect(cli.catalog.get("tiny-small"), cli.home).installed

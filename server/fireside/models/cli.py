@@ -166,7 +166,9 @@ def _install_measured_default(home: Path, args: argparse.Namespace, catalog: Cat
         if model.name in measurements.figures:
             return 0
         measurements = _measure_and_save(model, home, threads, measurements, catalog)
-        figures = measurements.figures[model.name]
+        figures = measurements.figures.get(model.name)
+        if figures is None:  # it could not be measured: the choice stands
+            return 0
         print(f"measured {model.name}: ~{figures.keystroke_ms:.0f} ms per keystroke "
               f"({figures.decode_ms_per_token:.0f} ms per generated token, {figures.prompt_tokens_per_s:.0f} prompt tokens/s, "
               f"{figures.threads} thread{'s' if figures.threads != 1 else ''})")
@@ -259,7 +261,12 @@ def _measure_and_save(
     state = inspect(model, home)
     print(f"measuring {model.name} on this machine ({threads} thread{'s' if threads != 1 else ''}; about half a minute)…",
           file=sys.stderr)
-    figures = measure(model, state.path, threads=threads)
+    try:
+        figures = measure(model, state.path, threads=threads)
+    except Exception as error:  # a model llama.cpp refuses, a broken runtime: choose without this figure
+        print(f"fireside models: could not measure {model.name} ({type(error).__name__}: {error}); "
+              "the choice is made without it", file=sys.stderr)
+        return measurements
     updated = Measurements(measurements.machine, {**measurements.figures, model.name: figures})
     save_measurements(updated, home)
     return updated
