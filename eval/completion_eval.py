@@ -25,7 +25,7 @@ from pathlib import Path
 
 from corpus import corpus_roots
 
-from fireside.completion.default_model import default_model_path
+from fireside.models.catalog import resolve_model_path
 from fireside.completion.engine import LlamaEngine
 from fireside.config import CONTEXT_FEATURES, FiresideConfig
 from fireside.editor_session import EditorSession
@@ -94,7 +94,7 @@ async def server_run(holes: list[Hole], features: tuple[str, ...]) -> list[tuple
 
 def prefix_only_run(holes: list[Hole]) -> list[tuple[str, float]]:
     config = FiresideConfig()
-    engine = LlamaEngine(default_model_path(), context_size=config.context_size, threads=config.effective_threads)
+    engine = LlamaEngine(resolve_model_path(), context_size=config.context_size, threads=config.effective_threads)
     results = []
     for hole in holes:
         lines = hole.text.split("\n")

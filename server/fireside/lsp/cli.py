@@ -57,7 +57,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         "--allow-host", action="append", default=[], metavar="NAME",
         help="a Host name the --ws server answers besides localhost and loopback addresses (repeatable)",
     )
-    parser.add_argument("--model", metavar="PATH", help="GGUF model file (default: the embedded Gemma 3 270M)")
+    parser.add_argument("--model", metavar="PATH", help="GGUF model file (default: the model `fireside models install` chose for this machine)")
     parser.add_argument("--context-size", type=int, metavar="N", help="model context window in tokens")
     parser.add_argument("--max-tokens", type=int, metavar="N", help="most tokens generated per completion")
     parser.add_argument("--max-prompt-tokens", type=int, metavar="N", help="most prompt tokens per completion")
