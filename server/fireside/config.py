@@ -26,7 +26,10 @@ from fireside.settings import (
     subset_of,
 )
 
-__all__ = ["CONTEXT_FEATURES", "ConfigProblem", "FiresideConfig", "merge_config", "setting_descriptions"]
+__all__ = [
+    "CONTEXT_FEATURES", "RESTRICTED_SETTINGS", "ConfigProblem", "FiresideConfig", "merge_config", "setting_descriptions",
+    "without_restricted",
+]
 
 def http_url_list(value: Any) -> str | None:
     bad = [item for item in value if not isinstance(item, str) or http_url(item) is not None]
@@ -125,6 +128,23 @@ class FiresideConfig:
         return self.threads or min(8, max(1, (os.cpu_count() or 1) - 1))
 
 
+# Settings that load a file, contact a server or name a secret: a workspace must not be able to point
+# them elsewhere. The server takes them only from its command line (these flags); editor settings
+# (initializationOptions, workspace/configuration, didChangeConfiguration) cannot be told apart from a
+# workspace's, so their values there are ignored. The VS Code extension passes the user-level values
+# (never workspace ones) as these flags.
+RESTRICTED_SETTINGS: dict[str, str] = {
+    "model_path": "--model",
+    "models_dir": "--models-dir",
+    "endpoints": "--endpoint",
+    "endpoint_api_key_env": "--endpoint-api-key-env",
+    "prometheus_url": "--prometheus-url",
+    "alertmanager_url": "--alertmanager-url",
+    "monitor_config": "--monitor-config",
+}
+_RESTRICTED_NOTE = " Taken only from the command line or, in VS Code, from user settings (never a workspace's)."
+
+
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
@@ -133,11 +153,32 @@ def _camel(name: str) -> str:
 SETTING_NAMES: dict[str, str] = {_camel(f.name): f.name for f in dataclasses.fields(FiresideConfig)}
 
 
+def without_restricted(raw: Any) -> tuple[Any, dict[str, str]]:
+    """``raw`` editor settings without the restricted ones, and {shown name: flag} of those that were
+    set to something (an empty value asks for nothing and is dropped silently)."""
+    if not isinstance(raw, Mapping):
+        return raw, {}
+    kept: dict[str, Any] = {}
+    dropped: dict[str, str] = {}
+    for key, value in raw.items():
+        name = SETTING_NAMES.get(key, key)
+        if name in RESTRICTED_SETTINGS:
+            if value not in (None, "", [], ()):
+                dropped[_camel(name)] = RESTRICTED_SETTINGS[name]
+            continue
+        kept[key] = value
+    return kept, dropped
+
+
 def setting_descriptions() -> dict[str, dict[str, Any]]:
     """camelCase name → default and description; the extension's package.json is checked against it."""
     defaults = FiresideConfig()
     return {
-        _camel(f.name): {"default": getattr(defaults, f.name), "description": f.metadata["description"]}
+        _camel(f.name): {
+            "default": getattr(defaults, f.name),
+            "description": f.metadata["description"] + (_RESTRICTED_NOTE if f.name in RESTRICTED_SETTINGS else ""),
+            "restricted": f.name in RESTRICTED_SETTINGS,
+        }
         for f in dataclasses.fields(FiresideConfig)
     }
 

@@ -16,16 +16,13 @@ from lsp_wire import RawServer  # noqa: E402
 def test_editor_server_supervises_the_monitor_and_forwards_alerts(prometheus: Service, alertmanager: Service, tmp_path: Path) -> None:
     config = tmp_path / "monitor.toml"
     config.write_text(f'model_dir = "{tmp_path / "models"}"\nmetrics_port = 0\n')
-    server = RawServer("--engine", "fake")
+    # Where the monitor connects is taken from the command line only (a workspace's settings cannot point it elsewhere).
+    server = RawServer(
+        "--engine", "fake", "--prometheus-url", prometheus.url, "--alertmanager-url", alertmanager.url,
+        "--monitor-config", str(config),
+    )
     try:
-        server.initialize(
-            {
-                "prometheusUrl": prometheus.url,
-                "alertmanagerUrl": alertmanager.url,
-                "monitorQueries": [METRIC],
-                "monitorConfig": str(config),
-            }
-        )
+        server.initialize({"monitorQueries": [METRIC]})
         alert = server.wait_for(lambda m: m.get("method") == "fireside/alert", timeout=180)["params"]
         assert alert["status"] == "firing"
         assert alert["labels"]["service"] == "anomalous"

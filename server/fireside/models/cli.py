@@ -441,10 +441,11 @@ def run_validate(args: argparse.Namespace) -> int:
 
     configure_logging("warning", None)
     from fireside.config import FiresideConfig
-    from fireside.models.validation import validate_model
+    from fireside.models.validation import validate_isolated
 
     budget = args.latency_budget_ms or FiresideConfig().model_latency_budget_ms
-    report = validate_model(Path(args.path).expanduser(), latency_budget_ms=budget)
+    # In a child process under time and memory limits, as the models-directory watcher does it.
+    report = validate_isolated(Path(args.path).expanduser(), latency_budget_ms=budget)
     print(report.render())
     return 0 if report.passed else 1
 
