@@ -40,7 +40,7 @@ def environment_name(value: Any) -> str | None:
 
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
-CONTEXT_FEATURES = ("definitions", "imports", "scopes", "syntax-check")
+CONTEXT_FEATURES = ("definitions", "imports", "scopes", "syntax-check", "repo-format")
 
 
 @dataclass(frozen=True)
@@ -67,8 +67,9 @@ class FiresideConfig:
     context_features: tuple[str, ...] = setting(
         lambda: CONTEXT_FEATURES,
         "What the prompt may use besides the text around the cursor: `definitions` (from other workspace files), "
-        "`imports`, `scopes` (enclosing signatures), and `syntax-check` (drop completions that break a file "
-        "that parsed). Remove one to switch it off.",
+        "`imports`, `scopes` (enclosing signatures), `syntax-check` (drop completions that break a file "
+        "that parsed), and `repo-format` (other files as files of the repository, for models with repository "
+        "tokens such as Qwen2.5-Coder's). Remove one to switch it off.",
         subset_of(CONTEXT_FEATURES),
     )
     log_level: str = setting("info", "Server log level.", one_of(LOG_LEVELS))
