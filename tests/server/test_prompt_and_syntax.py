@@ -1,6 +1,6 @@
 """Prompt windows are anchored (keystrokes share a prefix) and syntax at the cursor is read right."""
 
-from fireside.completion.prompt import FimTokens, build_prompt
+from fireside.completion.prompt import WINDOW_STEP_LINES, FimTokens, build_prompt
 from fireside.completion.types import CompletionRequest
 from fireside.context.languages import LANGUAGES, language_for
 from fireside.context.syntax import analyse_cursor
@@ -81,7 +81,7 @@ def test_dense_text_moves_the_window_in_anchored_steps():
     second = build_prompt(request(text + "ab", len(text) + 2), DenseTokenizer(), budget_tokens=3000, fim=None)
     assert len(first.tokens) <= 3001
     window_line = first.prefix_text.split("\n")[1]
-    assert window_line.startswith("v") and int(window_line[1:].split(" ")[0]) % 32 == 0
+    assert window_line.startswith("v") and int(window_line[1:].split(" ")[0]) % WINDOW_STEP_LINES == 0
     assert first.prefix_text.split("\n")[:3] == second.prefix_text.split("\n")[:3]
 
 

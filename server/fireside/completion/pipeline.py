@@ -70,7 +70,11 @@ def complete(
         stop_at=SyntaxAwareStop(cursor, multiline, splice),
         cancelled=cancelled,
     )
-    text = "" if generation.stopped_by == "cancelled" else finalize(generation.text, cursor, multiline)
+    generated = generation.text
+    if multiline and generation.stopped_by == "limit" and "\n" in generated.rstrip("\n"):
+        # The token limit came mid-line: offer the whole lines before it, not half a statement.
+        generated = generated[: generated.rstrip("\n").rfind("\n")]
+    text = "" if generation.stopped_by == "cancelled" else finalize(generated, cursor, multiline)
     if text and splice is not None:
         text = keep_parseable(splice, text)
     return Completion(

@@ -31,7 +31,10 @@ from fireside.context.syntax import CursorSyntax
 # A conservative bound on characters per token for code; used to cut by characters before
 # tokenising, so a huge file never reaches the tokenizer whole.
 CHARS_PER_TOKEN_BOUND = 6
-WINDOW_STEP_LINES = 32
+# The window's start moves in steps of this many lines: a smaller step wastes less of the budget (on
+# average half a step of lines is left out), a larger one re-evaluates the whole prompt less often
+# while the user writes new lines (once per step).
+WINDOW_STEP_LINES = 16
 DEFINITIONS_SHARE = 4  # at most 1/4 of the prefix budget goes to other files' definitions
 SUFFIX_SHARE = 4  # a FIM prompt gives 1/4 of its budget to the text after the cursor
 # The features that shape the prompt (``syntax-check`` acts on the completion instead).
