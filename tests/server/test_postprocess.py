@@ -90,3 +90,20 @@ def test_indent_unit_is_detected():
     assert indent_unit("def f():\n  x = 1\n  if x:\n    y\n") == "  "
     assert indent_unit("def f():\n\tx = 1\n") == "\t"
     assert indent_unit("x = 1\n") == "    "
+
+
+def test_a_multiline_completion_cut_by_the_token_limit_keeps_whole_lines():
+    from fireside.completion.fake_engine import FakeEngine
+    from fireside.completion.pipeline import complete
+    from fireside.completion.types import CompletionRequest
+
+    text = "def f(x):\n    \n"
+    offset = text.index("    \n") + 4
+
+    def offer(max_tokens: int) -> str:
+        engine = FakeEngine(text="y = x + 1\n    return y\n")  # one character per token
+        request = CompletionRequest("file:///w/m.py", "python", text, offset, 1, max_tokens, "m.py")
+        return complete(engine, request, max_prompt_tokens=500, context_size=4096, cancelled=lambda: False).text
+
+    assert offer(18) == "y = x + 1"  # "y = x + 1\n    retu": the half line is not offered
+    assert offer(100) == "y = x + 1\n    return y"
