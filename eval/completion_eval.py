@@ -41,8 +41,6 @@ import json
 import random
 import statistics
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -190,6 +188,7 @@ class Row:
     texts: list[str]
     seconds: list[float]
     prompt_tokens: list[int]
+    raw: Row | None = None  # the same prompts' generations before post-processing
 
 
 def summarise(row: Row, holes: list[Hole], multiline: bool) -> dict[str, float]:
@@ -276,20 +275,37 @@ def fireside_row(
     name: str, engine: CachedEngine, holes: list[Hole], workspaces: Workspaces, features: tuple[str, ...],
     budget: int, multiline: bool,
 ) -> Row:
+    """The pipeline's completions, and (as ``row.raw``) what the model generated for the same prompts
+    before any post-processing: the difference is what the post-processing gains or costs."""
     config = FiresideConfig()
     row = Row(name, [], [], [])
+    raw = Row(f"{name} (raw)", [], [], [])
+    generations = []
+
+    class Watching:  # the engine, with each generation kept
+        def __getattr__(self, attribute: str):  # noqa: ANN204
+            return getattr(engine, attribute)
+
+        def run(self, tokens, **kwargs):  # noqa: ANN001, ANN003, ANN202
+            generations.append(engine.run(tokens, **kwargs))
+            return generations[-1]
+
     for hole in holes:
         request = CompletionRequest(
             hole.path.as_uri(), "python", hole.text, hole.offset, 1, config.max_tokens,
             hole.path.relative_to(hole.root).as_posix(),
         )
         completion = complete(
-            engine, request, max_prompt_tokens=budget, context_size=config.context_size, cancelled=lambda: False,
+            Watching(), request, max_prompt_tokens=budget, context_size=config.context_size, cancelled=lambda: False,
             features=frozenset(features), index=workspaces.index(hole.root), workspace_root=str(hole.root),
         )
+        generated = generations[-1].text
         row.texts.append(completion.text if multiline else completion.text.split("\n", 1)[0])
-        row.seconds.append(completion.model_ms / 1000)
-        row.prompt_tokens.append(completion.prompt_tokens)
+        raw.texts.append(generated if multiline else generated.split("\n", 1)[0])
+        for target in (row, raw):
+            target.seconds.append(completion.model_ms / 1000)
+            target.prompt_tokens.append(completion.prompt_tokens)
+    row.raw = raw
     return row
 
 
@@ -347,6 +363,8 @@ def main() -> int:
     parser.add_argument("--lsp", action="store_true", help="also run the fireside row through `fireside serve`")
     parser.add_argument("--threads", type=int, default=FiresideConfig().effective_threads)
     parser.add_argument("--json", type=Path, help="write every row's completions here")
+    parser.add_argument("--show-raw", action="store_true",
+                        help="after each fireside row, the same prompts' generations without post-processing")
     args = parser.parse_args()
 
     model = Path(args.model) if args.model else default_model_path()
@@ -372,6 +390,8 @@ def main() -> int:
             return
         rows.append(row)
         results[row.name] = summarise(row, holes, args.multiline)
+        if row.raw is not None and args.show_raw:
+            record(row.raw)
 
     budget = args.max_prompt_tokens
     if "prefix-only" in wanted and not args.multiline:
