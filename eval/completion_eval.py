@@ -357,6 +357,7 @@ def main() -> int:
     parser.add_argument("--multiline", action="store_true", help="block holes instead of single-line holes")
     parser.add_argument("--rows", default="prefix-only,fim-only,fireside,ablations",
                         help="comma-separated: prefix-only, fim-only, fireside, ablations")
+    parser.add_argument("--ablate", help="comma-separated features: only these ablation rows (default: every feature)")
     parser.add_argument("--features", help="comma-separated context features for the fireside row (default: the server's)")
     parser.add_argument("--max-prompt-tokens", type=int, default=FiresideConfig().max_prompt_tokens)
     parser.add_argument("--budgets", help="comma-separated maxPromptTokens values: the prompt-budget curve")
@@ -407,6 +408,8 @@ def main() -> int:
         record(asyncio.run(lsp_row(args.model, holes, default, budget, args.multiline)))
     if "ablations" in wanted:
         for name, features in feature_rows(default):
+            if args.ablate and name[1:] not in args.ablate.split(","):
+                continue
             record(fireside_row(name, engine, holes, workspaces, features, budget, args.multiline))
     for value in args.budgets.split(",") if args.budgets else []:
         record(fireside_row(f"fireside @{value}", engine, holes, workspaces, default, int(value), args.multiline))
