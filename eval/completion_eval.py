@@ -1,9 +1,9 @@
 """Completion quality on real code: holes cut out of PyPI packages Fireside does not depend on,
 filled by the model the way the server fills them.
 
-    .venv/bin/python eval/completion_eval.py [--model PATH] [--holes-per-package 10] [--seed 11]
-        [--rows prefix-only,fim-only,fireside,ablations] [--multiline] [--budgets 256,512,1024]
-        [--lsp] [--max-prompt-tokens N]
+    cd eval && ../.venv/bin/python completion_eval.py [--model PATH] [--holes-per-package 10] [--seed 11]
+        [--rows prefix-only,fim-only,fireside,ablations] [--ablate FEATURE,...] [--multiline]
+        [--budgets 256,512,1024] [--lsp] [--max-prompt-tokens N] [--show-raw] [--json OUT]
 
 Single-line holes (the default; seed 11, the same holes in every session): the rest of a line
 removed, at a line start or mid-line at a word boundary, inside indented bodies of tabulate, humanize
