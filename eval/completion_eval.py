@@ -47,7 +47,7 @@ from pathlib import Path
 from corpus import corpus_roots
 from generation_cache import CachedEngine
 
-from fireside.completion.default_model import default_model_path
+from fireside.models.catalog import resolve_model_path
 from fireside.completion.engine import LlamaEngine
 from fireside.completion.pipeline import complete
 from fireside.completion.types import CompletionRequest
@@ -368,7 +368,7 @@ def main() -> int:
                         help="after each fireside row, the same prompts' generations without post-processing")
     args = parser.parse_args()
 
-    model = Path(args.model) if args.model else default_model_path()
+    model = Path(args.model) if args.model else resolve_model_path()
     config = FiresideConfig()
     engine = CachedEngine(
         LlamaEngine(model, context_size=config.context_size, threads=args.threads),

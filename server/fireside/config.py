@@ -51,7 +51,10 @@ class FiresideConfig:
     """Every setting the server understands. The VS Code extension's package.json mirrors these."""
 
     model_path: str | None = setting(
-        None, "Path to a GGUF model file. Empty: the embedded Gemma 3 270M (Q4_K_M).", non_empty_path
+        None,
+        "Path to a GGUF model file. Empty: the default model chosen for this machine (`fireside models install`: "
+        "Qwen2.5-Coder 0.5B or 1.5B), or the bundled Gemma 3 270M while that is not installed.",
+        non_empty_path,
     )
     context_size: int = setting(4096, "Model context window in tokens.", between(1, 131072))
     max_tokens: int = setting(64, "Most tokens generated for one completion.", between(1, 1024))

@@ -147,8 +147,9 @@ async def test_editor_keeps_completing_when_an_endpoint_is_killed_mid_run_then_f
     first, second = engine_servers
     log = tmp_path / "server.log"
     client = await _editor(
+        # The local fall-back is the model the endpoints serve (Gemma): failover is what is tested here.
         ["--endpoint", first.url, "--endpoint", second.url, "--max-tokens", "48", "--log-level", "debug",
-         "--log-file", str(log)],
+         "--log-file", str(log), "--model", str(default_model_path())],
         {"endpointApiKeyEnv": api_key_env, "endpointTimeoutMs": 20000},
         environ_with(**{api_key_env: API_KEY}),
     )

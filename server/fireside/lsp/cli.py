@@ -26,7 +26,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     transport.add_argument("--stdio", action="store_true", help="talk LSP over stdin/stdout (the default)")
     transport.add_argument("--tcp", metavar="HOST:PORT", type=_host_port, help="listen for one LSP client over TCP")
     transport.add_argument("--ws", metavar="HOST:PORT", type=_host_port, help="listen over WebSocket (browser editors)")
-    parser.add_argument("--model", metavar="PATH", help="GGUF model file (default: the embedded Gemma 3 270M)")
+    parser.add_argument("--model", metavar="PATH", help="GGUF model file (default: the model `fireside models install` chose for this machine)")
     parser.add_argument("--context-size", type=int, metavar="N", help="model context window in tokens")
     parser.add_argument("--max-tokens", type=int, metavar="N", help="most tokens generated per completion")
     parser.add_argument("--max-prompt-tokens", type=int, metavar="N", help="most prompt tokens per completion")

@@ -157,7 +157,18 @@ class FiresideServer(LanguageServer):
                 "Set fireside.modelPath to a GGUF file, or leave it empty for the embedded model.",
                 types.MessageType.Error,
             )
+        elif status.state is ModelState.READY and not config.model_path and not config.endpoints:
+            self._tell_if_fallback()
         return status
+
+    def _tell_if_fallback(self) -> None:
+        """The default model was missing, corrupt or refused, and the bundled fallback serves: say so once."""
+        from fireside.models.catalog import fallback_notice
+
+        engine = self.completions.engine
+        notice = fallback_notice(engine.info.path) if engine is not None else None
+        if notice:
+            self.tell_once("model-fallback", notice)
 
     def _notify_status(self, status: ModelStatus) -> None:
         self._notify(
