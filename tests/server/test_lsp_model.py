@@ -222,7 +222,7 @@ def _parses(text: str) -> bool:
     ("opener", "body_lines"),
     [
         ('            if chunks[i+1] == " " and patsearch(chunks[i]):\n', 2),  # a block just opened
-        ("    def _split_chunks(self, text):\n", 2),  # a whole function body
+        ("            for i, (x, y) in enumerate(zip(margin, indent)):\n", 4),  # a loop body with a nested block
     ],
 )
 async def test_a_block_is_offered_inside_its_block_and_parses(model_client: LanguageClient, opener, body_lines):
