@@ -27,8 +27,8 @@ from fireside.settings import (
 )
 
 __all__ = [
-    "CONTEXT_FEATURES", "RESTRICTED_SETTINGS", "ConfigProblem", "FiresideConfig", "merge_config", "setting_descriptions",
-    "without_restricted",
+    "CONTEXT_FEATURES", "DEFAULT_CONTEXT_FEATURES", "RESTRICTED_SETTINGS", "ConfigProblem", "FiresideConfig",
+    "merge_config", "setting_descriptions", "without_restricted",
 ]
 
 def http_url_list(value: Any) -> str | None:
@@ -43,7 +43,10 @@ def environment_name(value: Any) -> str | None:
 
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
-CONTEXT_FEATURES = ("definitions", "imports", "scopes", "syntax-check")
+CONTEXT_FEATURES = ("definitions", "imports", "scopes", "syntax-check", "repo-format")
+# `repo-format` is off by default: measured on Qwen2.5-Coder 0.5B Instruct, repository tokens before the FIM
+# prompt make the model fill in code that belongs elsewhere (eval/RESULTS.md, completion quality).
+DEFAULT_CONTEXT_FEATURES = ("definitions", "imports", "scopes", "syntax-check")
 
 
 @dataclass(frozen=True)
@@ -71,10 +74,11 @@ class FiresideConfig:
         lambda: ("python",), "Language ids Fireside completes in.", string_list
     )
     context_features: tuple[str, ...] = setting(
-        lambda: CONTEXT_FEATURES,
+        lambda: DEFAULT_CONTEXT_FEATURES,
         "What the prompt may use besides the text around the cursor: `definitions` (from other workspace files), "
-        "`imports`, `scopes` (enclosing signatures), and `syntax-check` (drop completions that break a file "
-        "that parsed). Remove one to switch it off.",
+        "`imports`, `scopes` (enclosing signatures), `syntax-check` (drop completions that break a file "
+        "that parsed), and `repo-format` (other files as files of the repository, for models with repository "
+        "tokens such as Qwen2.5-Coder's; off by default: it measured worse). Remove one to switch it off.",
         subset_of(CONTEXT_FEATURES),
     )
     log_level: str = setting("info", "Server log level.", one_of(LOG_LEVELS))
