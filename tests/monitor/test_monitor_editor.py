@@ -131,10 +131,13 @@ def test_a_level_shift_in_a_scraped_series_is_one_alert_with_its_reason_in_the_e
         "season_days = 0\nscore_window_seconds = 30\nsuppress_seconds = 3600\nstale_after_seconds = 120\n"
         "resend_seconds = 2\n"
     )
-    server = RawServer("--engine", "fake")
+    # Where the monitor connects is taken from the command line only (a workspace's settings cannot point it elsewhere).
+    server = RawServer(
+        "--engine", "fake", "--prometheus-url", prometheus.url, "--alertmanager-url", alertmanager.url,
+        "--monitor-config", str(config),
+    )
     try:
-        server.initialize({"prometheusUrl": prometheus.url, "alertmanagerUrl": alertmanager.url,
-                           "monitorQueries": [METRIC], "monitorConfig": str(config)})
+        server.initialize({"monitorQueries": [METRIC]})
         # The worker has taken in the backfilled half hour and follows the live scrapes.
         deadline = time.monotonic() + 120
         while not (monitor_metrics(metrics_port).get("fireside_monitor_series") == 1
