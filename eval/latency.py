@@ -37,7 +37,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from fireside.completion.default_model import default_model_path
+from fireside.models.catalog import resolve_model_path
 from fireside.completion.engine import LlamaEngine
 from fireside.completion.pipeline import complete
 from fireside.completion.types import CompletionRequest
@@ -252,7 +252,7 @@ def main() -> int:
     parser.add_argument("--holes", type=int, default=0)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
-    model = (args.model or default_model_path()).resolve()
+    model = (args.model or resolve_model_path()).resolve()
     config = FiresideConfig()
     threads = args.threads or config.effective_threads
     print(f"model {model}, {threads} thread(s), load average {os.getloadavg()[0]:.1f} at the start", flush=True)

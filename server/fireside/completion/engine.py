@@ -137,7 +137,10 @@ def _fim_tokens(vocab) -> FimTokens | None:  # noqa: ANN001 - llama_vocab_p
     )
     if any(token < 0 for token in ids):
         return None
-    return FimTokens(*ids)
+    # Repository tokens (<|repo_name|>, <|file_sep|>), found by llama.cpp the same way: the prompt puts
+    # other files in the layout the model was trained on when it has both.
+    repository = (llama_cpp.llama_vocab_fim_rep(vocab), llama_cpp.llama_vocab_fim_sep(vocab))
+    return FimTokens(*ids, *(token if token >= 0 and min(repository) >= 0 else None for token in repository))
 
 
 def _amx_kernels_in_use() -> bool:

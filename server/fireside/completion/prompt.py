@@ -1,7 +1,19 @@
-"""Prompt construction: the text around the cursor, cut to a token budget, FIM when the model has it.
+"""Prompt construction: the text around the cursor, cut to a token budget, in the layout the model
+was trained for. The layout follows the model's vocabulary, never its name:
 
-The window's start is anchored to a line that only moves in large steps, so successive keystrokes
-share the longest possible token prefix and the model re-evaluates only what was typed.
+- fill-in-the-middle with repository tokens (Qwen2.5-Coder's ``<|repo_name|>`` and ``<|file_sep|>``):
+  other files' definitions as files of the repository, then the current file in FIM order::
+
+      <|repo_name|>name\\n<|file_sep|>pkg/other.py\\nstubs\\n<|file_sep|>pkg/current.py\\n
+      <|fim_prefix|>imports, scopes, window<|fim_suffix|>suffix<|fim_middle|>
+
+- fill-in-the-middle without them: ``<fim_prefix>`` comment header + window ``<fim_suffix>`` suffix
+  ``<fim_middle>``;
+- no FIM: the comment header and the window before the cursor.
+
+The stable parts come first (other files' definitions change only when the names above the cursor's
+line do), and the window's start is anchored to a line that only moves in large steps, so successive
+keystrokes share the longest possible token prefix and the model re-evaluates only what was typed.
 
 A FIM prompt puts the cursor's line up to the cursor (and the few lines above it since the last
 multiple of ``MIDDLE_STEP_LINES``) after ``<fim_middle>``, as text the model has already written:
@@ -28,15 +40,20 @@ from fireside.context.syntax import CursorSyntax
 # A conservative bound on characters per token for code; used to cut by characters before
 # tokenising, so a huge file never reaches the tokenizer whole.
 CHARS_PER_TOKEN_BOUND = 6
-WINDOW_STEP_LINES = 32
+# The window's start moves in steps of this many lines: a smaller step wastes less of the budget (on
+# average half a step of lines is left out), a larger one re-evaluates the whole prompt less often
+# while the user writes new lines (once per step).
+WINDOW_STEP_LINES = 16
 # The FIM middle starts at the last line whose number is a multiple of this: a new line (Enter) also
 # appends to the prompt, and the suffix is evaluated again only when the cursor crosses such a line
 # (measured with 1 and 8: no worse, eval/kv_reuse_eval.py). FIM_LINE_IN_MIDDLE False: the usual
 # order, everything before the cursor in the prefix (for that comparison).
 MIDDLE_STEP_LINES = 8
 FIM_LINE_IN_MIDDLE = True
-DEFINITIONS_SHARE = 4  # at most 1/4 of the prompt budget goes to other files' definitions
-ALL_FEATURES = frozenset({"definitions", "imports", "scopes"})
+DEFINITIONS_SHARE = 4  # at most 1/4 of the prefix budget goes to other files' definitions
+SUFFIX_SHARE = 4  # a FIM prompt gives 1/4 of its budget to the text after the cursor
+# The features that shape the prompt (``syntax-check`` acts on the completion instead).
+PROMPT_FEATURES = frozenset({"definitions", "imports", "scopes", "repo-format"})
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -44,7 +61,7 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 class PromptContext:
     """What the prompt may draw on beyond the text around the cursor."""
 
-    features: frozenset[str] = ALL_FEATURES
+    features: frozenset[str] = PROMPT_FEATURES
     imports: Sequence[tuple[int, str]] = ()  # (code-point offset, text) of the file's imports
     definitions_for: Callable[[list[str]], list[Definition]] = field(default=lambda names: [])
     workspace_root: str = ""
@@ -63,16 +80,25 @@ class Tokenizer(Protocol):
 
 @dataclass(frozen=True)
 class FimTokens:
+    """The model's fill-in-the-middle tokens, and its repository tokens when it has them."""
+
     prefix: int
     suffix: int
     middle: int
+    repo_name: int | None = None  # starts the repository's name (Qwen2.5-Coder: <|repo_name|>)
+    file_sep: int | None = None  # starts each file: its path, a newline, its text (<|file_sep|>)
+
+    @property
+    def repository(self) -> bool:
+        return self.repo_name is not None and self.file_sep is not None
 
 
 @dataclass(frozen=True)
 class Prompt:
     tokens: list[int]
-    prefix_text: str  # the text the model sees before the cursor (for logs and tests)
+    prefix_text: str  # the current file's text the model sees before the cursor (for logs and tests)
     suffix_text: str  # the text after the cursor given to a FIM model ("" otherwise)
+    context_text: str = ""  # other files, in the repository layout (special tokens left out)
 
 
 def _window_start(prefix: str, char_budget: int) -> int:
@@ -122,9 +148,9 @@ def _relative(path: str, root: str) -> str:
     return PurePosixPath(path).name
 
 
-def _definitions_block(
-    definitions: list[Definition], tokenizer: Tokenizer, budget: int, comment: str, root: str
-) -> str:
+def _choose_definitions(definitions: list[Definition], tokenizer: Tokenizer, budget: int) -> list[Definition]:
+    """The definitions that fit ``budget`` (nearest names first), in a stable order (by file, then
+    position) so that the same set always reads the same."""
     chosen: list[Definition] = []
     used = 0
     for definition in definitions:
@@ -133,28 +159,51 @@ def _definitions_block(
             continue
         chosen.append(definition)
         used += cost
-    # A stable order (by file, then position) so the same set always reads the same.
-    chosen.sort(key=lambda d: (d.path, d.line))
-    parts: list[str] = []
-    current = None
-    for definition in chosen:
-        if definition.path != current:
-            current = definition.path
-            parts.append(f"{comment} Path: {_relative(definition.path, root)}\n")
-        parts.append(definition.stub + "\n\n")
-    return "".join(parts)
+    return sorted(chosen, key=lambda d: (d.path, d.line))
 
 
-def _header(
+def _by_file(definitions: list[Definition], root: str) -> list[tuple[str, str]]:
+    """(workspace-relative path, the file's stubs) in order."""
+    files: dict[str, list[str]] = {}
+    for definition in definitions:
+        files.setdefault(_relative(definition.path, root), []).append(definition.stub)
+    return [(path, "\n\n".join(stubs)) for path, stubs in files.items()]
+
+
+def _definitions_as_comments(definitions: list[Definition], comment: str, root: str) -> str:
+    return "".join(f"{comment} Path: {path}\n{stubs}\n\n" for path, stubs in _by_file(definitions, root))
+
+
+def _repository_lead(
+    definitions: list[Definition], tokenizer: Tokenizer, fim: FimTokens, context: PromptContext, path: str
+) -> tuple[list[int], str]:
+    """``<|repo_name|>name`` and one ``<|file_sep|>`` file per other file, then the current file's
+    ``<|file_sep|>path``: the tokens, and the same as text without the special tokens."""
+    assert fim.repo_name is not None and fim.file_sep is not None
+    name = PurePosixPath(context.workspace_root.rstrip("/")).name or PurePosixPath(path).parent.name
+    tokens = [fim.repo_name, *tokenizer.tokenize(f"{name}\n")]
+    texts = [f"{name}\n"]
+    for file_path, stubs in _by_file(definitions, context.workspace_root):
+        text = f"{file_path}\n{stubs}\n"
+        tokens += [fim.file_sep, *tokenizer.tokenize(text)]
+        texts.append(text)
+    current = f"{path or 'untitled'}\n"
+    tokens += [fim.file_sep, *tokenizer.tokenize(current)]
+    texts.append(current)
+    return tokens, "".join(texts)
+
+
+def _header_lines(
     request: CompletionRequest,
     syntax: CursorSyntax | None,
     window_start: int,
     comment: str,
     context: PromptContext,
-    definitions_block: str,
+    *,
+    path_comment: bool,
 ) -> str:
     lines = []
-    if request.path_hint:
+    if path_comment and request.path_hint:
         lines.append(f"{comment} Path: {request.path_hint}")
     if "imports" in context.features:
         # The file's imports, when the window no longer shows them: they say what names mean.
@@ -162,7 +211,7 @@ def _header(
     if syntax is not None and "scopes" in context.features:
         # Enclosing scopes that start above the window: their signatures say where the cursor is.
         lines.extend(scope.header for scope in syntax.scopes if scope.start_offset < window_start)
-    return definitions_block + "".join(line + "\n" for line in lines)
+    return "".join(line + "\n" for line in lines)
 
 
 def build_prompt(
@@ -176,45 +225,53 @@ def build_prompt(
     context: PromptContext | None = None,
 ) -> Prompt:
     context = context or PromptContext(features=frozenset({"imports", "scopes"}))
-    suffix_budget = budget_tokens // 4 if fim else 0
+    repository = fim is not None and fim.repository and "repo-format" in context.features
+    suffix_budget = budget_tokens // SUFFIX_SHARE if fim else 0
     prefix_budget = budget_tokens - suffix_budget
     prefix = request.prefix
     definitions_budget = prefix_budget // DEFINITIONS_SHARE if "definitions" in context.features else 0
     # Start generous (a bound on characters per token), then let the loop below move the window
     # down in anchored steps until the real token count fits.
     start = _window_start(prefix, (prefix_budget - definitions_budget) * CHARS_PER_TOKEN_BOUND)
-    definitions_block = ""
-    if "definitions" in context.features:
+    chosen: list[Definition] = []
+    if definitions_budget:
         definitions = context.definitions_for(names_near_cursor(request.text, start, request.offset))
-        if definitions:
-            definitions_block = _definitions_block(
-                definitions, tokenizer, definitions_budget, comment, context.workspace_root
-            )
+        chosen = _choose_definitions(definitions, tokenizer, definitions_budget) if definitions else []
+    lead_tokens: list[int] = []
+    context_text = lead_text = ""
+    if repository:
+        assert fim is not None
+        lead_tokens, context_text = _repository_lead(chosen, tokenizer, fim, context, request.path_hint)
+    else:
+        lead_text = _definitions_as_comments(chosen, comment, context.workspace_root)
+
     line_in_middle = fim is not None and FIM_LINE_IN_MIDDLE
     cursor_line = request.prefix.count("\n") if line_in_middle else 0
 
-    def window(start: int) -> tuple[str, int, list[int], list[int]]:
-        """The text before the cursor from ``start``, where its FIM middle starts, and the tokens
-        of the parts before and after that point (separately: the part before is the same text,
+    def window(start: int) -> tuple[str, list[int], list[int]]:
+        """The current file's text before the cursor from ``start``, and the tokens of the parts
+        before and after where its FIM middle starts (separately: the part before is the same text,
         tokenized already, at the next keystroke)."""
-        text = _header(request, syntax, start, comment, context, definitions_block) + prefix[start:]
+        header = _header_lines(request, syntax, start, comment, context, path_comment=not repository)
+        text = lead_text + header + prefix[start:]
         if not line_in_middle:
-            return text, len(text), tokenizer.tokenize(text), []
+            return text, tokenizer.tokenize(text), []
         cut = _middle_start(text, len(text) - (len(prefix) - start), cursor_line)
-        return text, cut, tokenizer.tokenize(text[:cut]), tokenizer.tokenize(text[cut:])
+        return text, tokenizer.tokenize(text[:cut]), tokenizer.tokenize(text[cut:])
 
-    prefix_text, middle_start, above_tokens, middle_tokens = window(start)
-    while len(above_tokens) + len(middle_tokens) > prefix_budget and start < len(prefix):
+    body_budget = max(1, prefix_budget - len(lead_tokens))
+    prefix_text, above_tokens, middle_tokens = window(start)
+    while len(above_tokens) + len(middle_tokens) > body_budget and start < len(prefix):
         # Denser text than expected: move the window down by whole anchored steps (never one line
         # at a time, which would shift the prompt, and re-evaluate it, at every keystroke).
         moved = _anchor_at_or_after(prefix, start + 1)
         if moved <= start:
             break
         start = moved
-        prefix_text, middle_start, above_tokens, middle_tokens = window(start)
+        prefix_text, above_tokens, middle_tokens = window(start)
     # Cut only what does not fit (the window already fits, but for a line longer than the budget).
-    middle_tokens = middle_tokens[-prefix_budget:]
-    above_tokens = above_tokens[max(0, len(above_tokens) + len(middle_tokens) - prefix_budget) :]
+    middle_tokens = middle_tokens[-body_budget:]
+    above_tokens = above_tokens[max(0, len(above_tokens) + len(middle_tokens) - body_budget) :]
     prefix_tokens = above_tokens + middle_tokens
     start_tokens = list(tokenizer.start_tokens)
     if fim is None:
@@ -223,8 +280,10 @@ def build_prompt(
     if len(suffix) < len(request.suffix) and "\n" in suffix:
         suffix = suffix[: suffix.rfind("\n") + 1]
     suffix_tokens = tokenizer.tokenize(suffix)[:suffix_budget]
-    tokens = [*start_tokens, fim.prefix, *above_tokens, fim.suffix, *suffix_tokens, fim.middle, *middle_tokens]
-    return Prompt(tokens, prefix_text, suffix)
+    tokens = [
+        *start_tokens, *lead_tokens, fim.prefix, *above_tokens, fim.suffix, *suffix_tokens, fim.middle, *middle_tokens
+    ]
+    return Prompt(tokens, prefix_text, suffix, context_text)
 
 
 def _middle_start(prefix_text: str, window_at: int, cursor_line: int) -> int:
