@@ -213,7 +213,7 @@ def test_typing_on_the_same_line_reuses_the_table(workspace):
         assert service.table(query(workspace, other, "del self.quan")) is not first
         assert first.result(timeout=60).names_for(Slot("member", "self", "quan")) is not None
     finally:
-        service.shutdown()
+        service.shutdown(wait=True)
 
 
 def test_the_setting_is_on_by_default_and_can_be_turned_off():

@@ -145,8 +145,8 @@ class GuidedChooser:
         count = min(TOP_CANDIDATES, len(logits))
         top = numpy.argpartition(logits, -count)[-count:]
         top = top[numpy.argsort(logits[top])[::-1]]
-        # The model wrote part of the name: it may not stop before the name is whole.
-        may_end = not (text and is_name_char(text[-1])) or slot.typed in names
+        # Half a name may not be left: stopping is allowed before a name or after a whole one.
+        may_end = not slot.typed or slot.typed in names
         fitting = [int(token) for token in top if self.fits(int(token), slot, names, may_end)][:2]
         floor = float(logits[top[-1]])  # no token outside ``top`` is more likely than this
         if not fitting:
@@ -176,7 +176,7 @@ class GuidedChooser:
         prefix of a valid name, or the token ends it (with a character that cannot be in a name) on
         a valid name; in an argument slot a name followed by ``=`` must be a keyword parameter. The
         end of the completion fits when ``may_end`` (no completion is not a wrong one, but half a
-        name written by the model is)."""
+        name is: the user typed ``self.quan`` to get a whole name)."""
         if self.is_end(token):
             return may_end
         piece = self.vocab.text(token)

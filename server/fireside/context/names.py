@@ -532,5 +532,5 @@ class NameService:
         """Run other preparation for guided decoding on the names thread."""
         return self._executor.submit(function)
 
-    def shutdown(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+    def shutdown(self, *, wait: bool = False) -> None:
+        self._executor.shutdown(wait=wait, cancel_futures=True)
