@@ -128,9 +128,16 @@ class GuidedChooser:
         self.guided_positions = 0
         self.seconds = 0.0  # time spent choosing in slots (the cost per guided token; waits excluded)
         self._greedy = GreedyChooser()
+        self._broken = False
 
     def choose(self, logits: numpy.ndarray, generated: Sequence[int], text: str) -> Choice:
-        found = self.guide.names_at(text)  # waits for the table the first time a slot needs it
+        found = None
+        if not self._broken:
+            try:
+                found = self.guide.names_at(text)  # waits for the table the first time a slot needs it
+            except Exception:  # never a failed completion: the rest of this one is unguided
+                logger.exception("name guidance failed; this completion continues unguided")
+                self._broken = True
         if found is None:
             return self._greedy.choose(logits, generated, text)
         started = time.perf_counter()
