@@ -209,6 +209,10 @@ def test_typing_on_the_same_line_reuses_the_table(workspace):
         first = service.table(query(workspace, CART, "del self.quan"))
         typed = CART.replace("del self.quan", "del self.quant")
         assert service.table(query(workspace, typed, "del self.quant")) is first
+        rewritten = CART.replace("del self.quan", "self.quan")  # the same slot, other text before it
+        assert service.table(query(workspace, rewritten, "sku: str) -> None:\n        self.quan")) is first
+        elsewhere = CART.replace("del self.quan", "x = apply(a, b")  # another slot on the line
+        assert service.table(query(workspace, elsewhere, "apply(a, b")) is not first
         other = CART.replace("self.prices = {}", "self.prices = {}\n        self.total = 0")
         assert service.table(query(workspace, other, "del self.quan")) is not first
         assert first.result(timeout=60).names_for(Slot("member", "self", "quan")) is not None

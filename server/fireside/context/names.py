@@ -472,14 +472,15 @@ def oracle_for(language_id: str) -> NameOracle | None:
 
 
 def _table_key(query: NameQuery) -> tuple[str, ...]:
-    """Typing on one line keeps the table: the key is the text without the cursor's line and the
-    part of the cursor's line before the name being typed."""
-    lines, line_index, column = _cursor_line(query.text, query.offset)
-    before = lines[line_index][:column]
-    typed = _TRAILING_IDENT.search(before).group(0)  # type: ignore[union-attr]
+    """Typing on one line keeps the table: it depends on the text outside the cursor's line and on
+    the slot at the cursor (its kind and receiver, module or callee), not on the rest of the line.
+    So a keystroke computes a new table only when it opens another slot (``x.``, ``f(``)."""
+    lines, line_index, _ = _cursor_line(query.text, query.offset)
+    slot = find_slot(query.text[max(0, query.offset - MAX_SLOT_SCAN_CHARS) : query.offset])
     rest = "\n".join(lines[:line_index] + lines[line_index + 1 :])
     digest = hashlib.blake2b(rest.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
-    return (query.language_id, query.path, query.root, str(line_index), before[: len(before) - len(typed)], digest)
+    where = f"{slot.kind}:{slot.key}" if slot is not None else ""
+    return (query.language_id, query.path, query.root, str(line_index), where, digest)
 
 
 class NameService:
