@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 MAX_RECEIVERS = 12  # receivers looked up per request besides the cursor's own slot
 RECEIVER_WINDOW_LINES = 40  # receivers are taken from the lines around the cursor
 TABLE_CACHE_ENTRIES = 16
+MAX_ORACLE_CHARS = 500_000  # larger buffers: no guidance (jedi would take seconds on each)
 MAX_SLOT_SCAN_CHARS = 400  # how far back an open call is looked for
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -502,6 +503,10 @@ class NameService:
             if cached is not None:
                 self._cache.move_to_end(key)
                 return cached
+            # Tables nobody will wait for any more (an older keystroke's) are not computed.
+            for old_key, old in list(self._cache.items()):
+                if not old.done() and old.cancel():
+                    del self._cache[old_key]
             future = self._executor.submit(self._compute, query)
             self._cache[key] = future
             while len(self._cache) > TABLE_CACHE_ENTRIES:
@@ -516,7 +521,7 @@ class NameService:
                 logger.exception("no name oracle for %s", query.language_id)
                 self._oracles[query.language_id] = None
         oracle = self._oracles[query.language_id]
-        if oracle is None:
+        if oracle is None or len(query.text) > MAX_ORACLE_CHARS:
             return NameTable()
         try:
             return oracle.table(query)
