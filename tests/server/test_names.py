@@ -211,11 +211,29 @@ def test_typing_on_the_same_line_reuses_the_table(workspace):
         assert service.table(query(workspace, typed, "del self.quant")) is first
         rewritten = CART.replace("del self.quan", "self.quan")  # the same slot, other text before it
         assert service.table(query(workspace, rewritten, "sku: str) -> None:\n        self.quan")) is first
+        assert first.result(timeout=60).names_for(Slot("member", "self", "quan")) is not None
         elsewhere = CART.replace("del self.quan", "x = apply(a, b")  # another slot on the line
         assert service.table(query(workspace, elsewhere, "apply(a, b")) is not first
         other = CART.replace("self.prices = {}", "self.prices = {}\n        self.total = 0")
         assert service.table(query(workspace, other, "del self.quan")) is not first
-        assert first.result(timeout=60).names_for(Slot("member", "self", "quan")) is not None
+    finally:
+        service.shutdown(wait=True)
+
+
+def test_a_table_superseded_before_it_starts_is_not_computed(workspace):
+    service = NameService()
+    try:
+        import threading
+
+        gate = threading.Event()
+        service.in_background(gate.wait)  # the names thread is busy
+        waiting = service.table(query(workspace, CART, "del self.quan"))
+        newer = service.table(query(workspace, CART.replace("del self.quan", "x = apply(a, b"), "apply(a, b"))
+        gate.set()
+        assert waiting.cancelled()
+        assert newer.result(timeout=60) is not None
+        again = service.table(query(workspace, CART, "del self.quan"))  # asked again: computed now
+        assert again is not waiting and again.result(timeout=60).names_for(Slot("member", "self", "quan")) is not None
     finally:
         service.shutdown(wait=True)
 
