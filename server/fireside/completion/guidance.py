@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 
@@ -52,6 +52,8 @@ class NameGuide:
                 started = time.perf_counter()
                 try:
                     self._resolved = self.table.result(timeout=self.wait_s)
+                except CancelledError:  # a newer request's table replaced it: this one was superseded
+                    self._resolved = NameTable()
                 except FutureTimeout:
                     logger.info("name table not ready after %.0f ms: this completion is not guided", (self.wait_s or 0) * 1000)
                     self._resolved = NameTable()
