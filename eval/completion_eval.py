@@ -378,12 +378,15 @@ def main() -> int:
     parser.add_argument("--guidance", action="store_true",
                         help="only compare name guidance off and on (single-line and identifier holes)")
     parser.add_argument("--identifier-holes-per-package", type=int, default=10)
+    parser.add_argument("--rescore", type=Path, help="recompute the name checks of a saved --guidance --json run")
     parser.add_argument("--show-raw", action="store_true",
                         help="after each fireside row, the same prompts' generations without post-processing")
     args = parser.parse_args()
 
     model = Path(args.model) if args.model else resolve_model_path()
     config = FiresideConfig()
+    if args.rescore:
+        return rescore_guidance(args.rescore, args)
     if args.guidance:
         return guidance_main(model, args)
     engine = CachedEngine(
@@ -507,47 +510,76 @@ def guidance_main(model: Path, args: argparse.Namespace) -> int:
                 entry = rows[setting][-1]
                 wait = max(0.0, min(NAMES_WAIT_S, table_ms / 1000 - first_prompt_s)) if setting == "on" else 0.0
                 entry["latency_s"] = first_prompt_s + entry["decode_s"] + wait
-        report[set_name] = {}
-        for setting in ("off", "on"):
-            entries = rows[setting]
-            tokens = sum(e["tokens"] for e in entries) or 1
-            summary = {
-                "exact": statistics.mean(e["text"].strip() == e["target"].strip() for e in entries),
-                "similarity": statistics.mean(similarity(e["text"].strip(), e["target"].strip()) for e in entries),
-                "next_identifier": statistics.mean(e["next_identifier"] for e in entries),
-                "invented": statistics.mean(bool(e["invented"]) for e in entries),
-                "changed_tokens": sum(e["changes"] for e in entries),
-                "guided_tokens": sum(e["guided_tokens"] for e in entries),
-                "decode_ms_per_token": 1000 * sum(e["decode_s"] for e in entries) / tokens,
-                "guidance_ms_per_guided_token": sum(e["guidance_ms"] for e in entries) / max(1, sum(e["guided_tokens"] for e in entries)),
-                "p50_ms": 1000 * statistics.median(e["latency_s"] for e in entries),
-                "table_p50_ms": statistics.median(e["table_ms"] for e in entries),
-            }
-            report[set_name][setting] = summary
-            print(
-                f"{set_name:<12} guidance {setting:<3}  exact {summary['exact']:6.1%}  edit-sim {summary['similarity']:.3f}  "
-                f"next-id {summary['next_identifier']:6.1%}  invented {summary['invented']:6.1%}  "
-                f"changed {summary['changed_tokens']:3d}/{summary['guided_tokens']:3d} guided tokens  "
-                f"decode {summary['decode_ms_per_token']:5.1f} ms/tok  p50 {summary['p50_ms']:6.0f} ms  "
-                f"table p50 {summary['table_p50_ms']:5.0f} ms",
-                flush=True,
-            )
-        off, on = report[set_name]["off"], report[set_name]["on"]
-        print(
-            f"{set_name:<12} on vs off: invented {on['invented']:.1%} vs {off['invented']:.1%}, next-id "
-            f"{100 * (on['next_identifier'] - off['next_identifier']):+.1f} points, edit-sim "
-            f"{on['similarity'] - off['similarity']:+.3f}, p50 x{on['p50_ms'] / max(off['p50_ms'], 1e-9):.3f}, "
-            f"decode/token x{on['decode_ms_per_token'] / max(off['decode_ms_per_token'], 1e-9):.3f}",
-            flush=True,
-        )
-        for e_off, e_on in zip(rows["off"], rows["on"]):
-            if e_off["text"] != e_on["text"]:
-                print(f"    {e_off['text']!r:50} -> {e_on['text']!r:50} (target {e_on['target']!r}) invented {e_off['invented']} -> {e_on['invented']}")
+        report[set_name] = summarise_guidance(set_name, rows)
         if args.json:
             report[set_name]["rows"] = rows
     names.shutdown(wait=True)
     if args.json:
         args.json.write_text(json.dumps(report, indent=1, default=str))
+    return 0
+
+
+def summarise_guidance(set_name: str, rows: dict[str, list[dict]]) -> dict:
+    report: dict = {}
+    for setting in ("off", "on"):
+        entries = rows[setting]
+        tokens = sum(e["tokens"] for e in entries) or 1
+        summary = {
+            "exact": statistics.mean(e["text"].strip() == e["target"].strip() for e in entries),
+            "similarity": statistics.mean(similarity(e["text"].strip(), e["target"].strip()) for e in entries),
+            "next_identifier": statistics.mean(e["next_identifier"] for e in entries),
+            "invented": statistics.mean(bool(e["invented"]) for e in entries),
+            "changed_tokens": sum(e["changes"] for e in entries),
+            "guided_tokens": sum(e["guided_tokens"] for e in entries),
+            "decode_ms_per_token": 1000 * sum(e["decode_s"] for e in entries) / tokens,
+            "guidance_ms_per_guided_token": sum(e["guidance_ms"] for e in entries) / max(1, sum(e["guided_tokens"] for e in entries)),
+            "p50_ms": 1000 * statistics.median(e["latency_s"] for e in entries),
+            "table_p50_ms": statistics.median(e["table_ms"] for e in entries),
+        }
+        report[setting] = summary
+        print(
+            f"{set_name:<12} guidance {setting:<3}  exact {summary['exact']:6.1%}  edit-sim {summary['similarity']:.3f}  "
+            f"next-id {summary['next_identifier']:6.1%}  invented {summary['invented']:6.1%}  "
+            f"changed {summary['changed_tokens']:3d}/{summary['guided_tokens']:3d} guided tokens  "
+            f"decode {summary['decode_ms_per_token']:5.1f} ms/tok  p50 {summary['p50_ms']:6.0f} ms  "
+            f"table p50 {summary['table_p50_ms']:5.0f} ms",
+            flush=True,
+        )
+    off, on = report["off"], report["on"]
+    print(
+        f"{set_name:<12} on vs off: invented {on['invented']:.1%} vs {off['invented']:.1%}, next-id "
+        f"{100 * (on['next_identifier'] - off['next_identifier']):+.1f} points, edit-sim "
+        f"{on['similarity'] - off['similarity']:+.3f}, p50 x{on['p50_ms'] / max(off['p50_ms'], 1e-9):.3f}, "
+        f"decode/token x{on['decode_ms_per_token'] / max(off['decode_ms_per_token'], 1e-9):.3f}",
+        flush=True,
+    )
+    for e_off, e_on in zip(rows["off"], rows["on"]):
+        if e_off["text"] != e_on["text"]:
+            print(f"    {e_off['text']!r:50} -> {e_on['text']!r:50} (target {e_on['target']!r}) invented {e_off['invented']} -> {e_on['invented']}")
+    return report
+
+
+def rescore_guidance(path: Path, args: argparse.Namespace) -> int:
+    """Recompute the invented-name check (and every summary) of a ``--guidance --json`` run."""
+    from name_metrics import InventedNames
+
+    saved = json.loads(path.read_text())
+    roots = corpus_roots()
+    from name_metrics import find_identifier_holes
+
+    sets = {
+        "single-line": find_holes(roots, args.holes_per_package, args.seed),
+        "identifier": find_identifier_holes(roots, args.identifier_holes_per_package, args.seed),
+    }
+    checker = InventedNames()
+    for set_name, holes in sets.items():
+        rows = saved[set_name]["rows"]
+        for setting in ("off", "on"):
+            for hole, entry in zip(holes, rows[setting], strict=True):
+                assert entry["target"] == hole.target, "other holes than the saved run's: same --seed and counts?"
+                entry["invented"] = checker.check(hole.root, hole.path, hole.text, hole.offset, entry["text"])
+        saved[set_name] = {**summarise_guidance(set_name, rows), "rows": rows}
+    path.write_text(json.dumps(saved, indent=1, default=str))
     return 0
 
 

@@ -141,16 +141,11 @@ class InventedNames:
         bound = {match.group(1) for match in re.finditer(r"(?:\bfor\s+|\blambda\s+|\bas\s+)([A-Za-z_]\w*)", line)}
         bound |= {match.group(1) for match in re.finditer(r"([A-Za-z_]\w*)\s*(?:,\s*[A-Za-z_]\w*\s*)*(?::=|=[^=])", line)}
         invented = []
-        for match in IDENTIFIER.finditer(line):
-            if match.end() <= start or match.group(0) in PYTHON_KEYWORDS:
+        for name, column in _code_identifiers(merged, line_number - 1, start):
+            if name in PYTHON_KEYWORDS:
                 continue
-            if match.start() > 0 and line[match.start() - 1].isdigit():
-                continue
-            if _inside_string(line, match.start()):
-                continue
-            name, column = match.group(0), match.start()
             before = line[:column].rstrip()
-            after = line[match.end() :].lstrip()
+            after = line[column + len(name) :].lstrip()
             try:
                 if before.endswith("."):
                     receiver_end = len(before) - 1
@@ -164,17 +159,45 @@ class InventedNames:
                     if signatures and all(_closed_workspace_signature(s, root, path) for s in signatures):
                         if not any(name == p.name for s in signatures for p in s.params):
                             invented.append(name)
-                elif name not in bound and not _FROM_IMPORT.match(line):
-                    if not script.goto(line_number, column) and not script.infer(line_number, column):
-                        invented.append(name)
-                elif _FROM_IMPORT.match(line) and column >= _FROM_IMPORT.match(line).end():
-                    module_line = _FROM_IMPORT.match(line).group(0)
+                elif _FROM_IMPORT.match(line):
+                    head = _FROM_IMPORT.match(line)
+                    if column < head.end() or re.search(rf"\bas\s+{name}\b", line):
+                        continue
+                    module_line = head.group(0)
                     members = [c.name for c in jedi.Script(code=module_line, path=str(path), project=project).complete(1, len(module_line))]
-                    if members and name not in members and name != "as" and not re.search(rf"\bas\s+{name}\b", line):
+                    if members and name not in members:
+                        invented.append(name)
+                elif name not in bound:
+                    if not script.goto(line_number, column) and not script.infer(line_number, column):
                         invented.append(name)
             except Exception:  # jedi on odd code: not judged
                 continue
         return invented
+
+
+def _code_identifiers(source: str, row: int, start: int) -> list[tuple[str, int]]:
+    """The identifiers tree-sitter finds in code (not strings or comments) on line ``row`` from
+    column ``start`` on, with their columns."""
+    from fireside.context.languages import language_for
+    from fireside.context.syntax import parse
+
+    data = source.encode("utf-8", "surrogatepass")
+    tree = parse(language_for("python"), data)
+    line_bytes = source.split("\n")[row].encode("utf-8", "surrogatepass")
+    found = []
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if node.end_point[0] < row or node.start_point[0] > row:
+            continue
+        if node.type in ("string", "comment"):
+            continue
+        if node.type == "identifier" and node.start_point[0] == row:
+            column = len(line_bytes[: node.start_point[1]].decode("utf-8", "replace"))
+            if column >= start:
+                found.append((line_bytes[node.start_point[1] : node.end_point[1]].decode("utf-8", "replace"), column))
+        stack.extend(node.children)
+    return sorted(found, key=lambda item: item[1])
 
 
 def _inside_string(line: str, column: int) -> bool:
