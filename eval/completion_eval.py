@@ -561,7 +561,7 @@ def summarise_guidance(set_name: str, rows: dict[str, list[dict]]) -> dict:
 
 def rescore_guidance(path: Path, args: argparse.Namespace) -> int:
     """Recompute the invented-name check (and every summary) of a ``--guidance --json`` run."""
-    from name_metrics import InventedNames
+    from name_metrics import InventedNames, keystrokes_needing_a_table
 
     saved = json.loads(path.read_text())
     roots = corpus_roots()
@@ -579,6 +579,8 @@ def rescore_guidance(path: Path, args: argparse.Namespace) -> int:
                 assert entry["target"] == hole.target, "other holes than the saved run's: same --seed and counts?"
                 entry["invented"] = checker.check(hole.root, hole.path, hole.text, hole.offset, entry["text"])
         saved[set_name] = {**summarise_guidance(set_name, rows), "rows": rows}
+        keystrokes, fresh = keystrokes_needing_a_table(holes)
+        print(f"{set_name:<12} typing the holes back: {fresh} of {keystrokes} keystrokes need a new name table", flush=True)
     path.write_text(json.dumps(saved, indent=1, default=str))
     return 0
 

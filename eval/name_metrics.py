@@ -210,3 +210,20 @@ def _closed_workspace_signature(signature, root: Path, path: Path) -> bool:  # n
     if not module or not (module == str(path) or module.startswith(str(root) + "/")):
         return False
     return not any(getattr(p.kind, "name", "") == "VAR_KEYWORD" for p in signature.params)
+
+
+def keystrokes_needing_a_table(holes: list) -> tuple[int, int]:  # noqa: ANN001 - Hole or NameHole
+    """Typing each hole's line back character by character: (keystrokes, keystrokes whose name
+    table is not the previous keystroke's, i.e. must be computed while the user waits)."""
+    from fireside.context.names import NameQuery, _table_key
+
+    keystrokes = fresh = 0
+    for hole in holes:
+        previous = None
+        for typed in range(len(hole.target) + 1):
+            text = hole.text[: hole.offset] + hole.target[:typed] + hole.text[hole.offset :]
+            key = _table_key(NameQuery(text, hole.offset + typed, str(hole.path), str(hole.root), "python"))
+            keystrokes += 1
+            fresh += key != previous
+            previous = key
+    return keystrokes, fresh
