@@ -69,7 +69,7 @@ class Generation:
     recomputed: int = 0
     tokens: tuple[int, ...] = ()
     # Name guidance (issue 18): positions decided in a name slot the oracle knew, how many of them
-    # differ from the model's best token, and the time spent deciding them and waiting for names.
+    # differ from the model's best token, and the time spent choosing them (waits not included).
     guided_tokens: int = 0
     guided_changes: int = 0
     guidance_ms: float = 0.0

@@ -96,6 +96,7 @@ class CompletionService:
             return str(error) if isinstance(error, ModelLoadError) else f"{type(error).__name__}: {error}"
         self._close(self._engine)
         self._engine = engine
+        self._prepare_guidance(engine, config)
         self._cache = CompletionCache()
         self._loaded_with = self._model_key(config)
         self.status = ModelStatus(ModelState.READY, engine.info.name, "")
@@ -122,13 +123,18 @@ class CompletionService:
             logger.exception("Model not loaded")
             return ModelStatus(ModelState.DEGRADED, config.model_path or "embedded", f"{type(error).__name__}: {error}")
         self._engine = engine
+        self._prepare_guidance(engine, config)
+        logger.info("Model ready: %s (%s, FIM: %s)", engine.info.name, engine.info.path, engine.info.fim is not None)
+        return ModelStatus(ModelState.READY, engine.info.name, "")
+
+    def _prepare_guidance(self, engine: Engine, config: FiresideConfig) -> None:
+        """On the names thread: jedi's first answer (a second or more; not on a keystroke) and the
+        model's vocabulary index."""
         if config.name_guidance and getattr(engine, "supports_guidance", False):
-            self.names.warm_up()  # jedi's first answer takes a second or more; not on a keystroke
+            self.names.warm_up()
             prepare = getattr(engine, "prepare_guidance", None)
             if prepare is not None:
                 self.names.in_background(prepare)
-        logger.info("Model ready: %s (%s, FIM: %s)", engine.info.name, engine.info.path, engine.info.fim is not None)
-        return ModelStatus(ModelState.READY, engine.info.name, "")
 
     @property
     def engine(self) -> Engine | None:
