@@ -26,7 +26,7 @@ from fireside.completion.types import Completion, CompletionRequest
 from fireside.config import FiresideConfig
 from fireside.context.index import WorkspaceIndex
 from fireside.context.languages import language_for
-from fireside.context.names import MAX_SLOT_SCAN_CHARS, NameQuery, NameService
+from fireside.context.names import MAX_ORACLE_CHARS, MAX_SLOT_SCAN_CHARS, NameQuery, NameService
 from fireside.context.trees import DocumentTrees
 from fireside.documents import uri_to_path
 
@@ -172,7 +172,7 @@ class CompletionService:
         if not config.name_guidance or getattr(self._engine, "supports_guidance", False) is False:
             return None
         spec = language_for(request.language_id, request.uri)
-        if spec is None:
+        if spec is None or len(request.text) > MAX_ORACLE_CHARS:
             return None
         path = uri_to_path(request.uri)
         query = NameQuery(request.text, request.offset, str(path) if path else "", self.workspace_root, spec.language_id)
