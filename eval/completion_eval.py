@@ -445,6 +445,36 @@ def main() -> int:
 
 
 # ----- name guidance (issue 18) ------------------------------------------------------------------
+class SameNumbers:
+    """The engine, made to start both settings' generations from the same numbers. llama.cpp is not
+    batch-invariant: a prompt's last token evaluated in the prompt's batch gives other logits than
+    the same token evaluated alone on the cached rest, which can flip a close greedy choice. So the
+    prompt is always evaluated up to its last token first (in a batch, cold), and the last token
+    alone: for the second setting only the cells after the prompt's last-but-one are dropped."""
+
+    def __init__(self, engine: LlamaEngine) -> None:
+        self._engine = engine
+        self.head_seconds = 0.0  # the time of the prompt's batch when it was evaluated here
+
+    def __getattr__(self, attribute: str):  # noqa: ANN204
+        return getattr(self._engine, attribute)
+
+    def run(self, prompt_tokens, **kwargs):  # noqa: ANN001, ANN003, ANN201
+        import time as _time
+
+        from fireside.completion.kv_reuse import common_prefix
+
+        context = self._engine._context
+        self.head_seconds = 0.0
+        if common_prefix(context.tokens, prompt_tokens) >= len(prompt_tokens) - 1:
+            context.truncate(len(prompt_tokens) - 1)
+        else:
+            started = _time.perf_counter()
+            self._engine.logits_after(prompt_tokens[:-1])
+            self.head_seconds = _time.perf_counter() - started
+        return self._engine.run(prompt_tokens, **kwargs)
+
+
 def guidance_main(model: Path, args: argparse.Namespace) -> int:
     import time as _time
 
@@ -454,7 +484,7 @@ def guidance_main(model: Path, args: argparse.Namespace) -> int:
     from fireside.context.names import NameQuery, NameService
 
     config = FiresideConfig()
-    engine = LlamaEngine(model, context_size=config.context_size, threads=args.threads)
+    engine = SameNumbers(LlamaEngine(model, context_size=config.context_size, threads=args.threads))
     engine.prepare_guidance()
     roots = corpus_roots()
     sets = {
@@ -490,7 +520,7 @@ def guidance_main(model: Path, args: argparse.Namespace) -> int:
                 )
                 run = engine.last_run
                 if first_prompt_s is None:
-                    first_prompt_s = run.prompt_seconds
+                    first_prompt_s = run.prompt_seconds + engine.head_seconds
                 text = completion.text.split("\n", 1)[0]
                 decode_s = run.seconds - run.prompt_seconds
                 typed = typed_name(hole.text[: hole.offset])
