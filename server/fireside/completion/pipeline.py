@@ -28,7 +28,7 @@ def complete(
     max_prompt_tokens: int,
     context_size: int,
     cancelled: Callable[[], bool],
-    features: frozenset[str] = frozenset({"imports", "scopes", "syntax-check"}),
+    features: frozenset[str] = frozenset({"imports", "scopes", "syntax-check", "typing-layout"}),
     index: WorkspaceIndex | None = None,
     workspace_root: str = "",
     trees: DocumentTrees | None = None,
