@@ -29,7 +29,7 @@ from fireside.models.speed import (
     estimate,
     save_measurements,
 )
-from tiny_gguf import tiny_catalog
+from tests.support.tiny_models import tiny_catalog
 
 QWEN_05B, QWEN_15B, GEMMA = (CATALOG.get(name) for name in ("qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b", "gemma-3-270m"))
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import free_port
+from tests.support.monitor_services import free_port
 
 
 def test_once_reports_an_unreachable_prometheus_and_exits_1(tmp_path: Path) -> None:

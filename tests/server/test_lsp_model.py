@@ -14,8 +14,8 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from conftest import completion_params, inline_params, open_document
-from lsp_wire import RawServer
+from tests.support.lsp_session import completion_params, inline_params, open_document
+from tests.support.lsp_wire import RawServer
 
 pytestmark = pytest.mark.model
 

@@ -1,11 +1,14 @@
 """A deterministic stand-in for the model, for protocol-level tests (never used to judge quality).
 
 It "generates" a fixed text one character per token, optionally slowly, so tests can check
-cancellation, superseding and the LSP plumbing without depending on what a real model says.
+cancellation, superseding and the LSP plumbing without depending on what a real model says. A prompt
+that contains ``HOLD_MARKER`` is held after one token until it is cancelled (the log says so): "still
+generating" is then a state a test creates, not a race it hopes to win.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 
@@ -18,6 +21,10 @@ _SPECIAL = 0x110000
 FAKE_FIM = FimTokens(_SPECIAL, _SPECIAL + 1, _SPECIAL + 2)
 FAKE_REPOSITORY_FIM = FimTokens(_SPECIAL, _SPECIAL + 1, _SPECIAL + 2, _SPECIAL + 3, _SPECIAL + 4)
 _SPECIAL_TEXTS = ("<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>", "<|repo_name|>", "<|file_sep|>")
+HOLD_MARKER = "hold_the_fake_engine"
+HOLDING_MESSAGE = "fake engine: holding the generation until it is cancelled"
+
+logger = logging.getLogger(__name__)
 
 
 class FakeEngine:
@@ -65,6 +72,7 @@ class FakeEngine:
         text = ""
         stopped_by = "eos"
         count = 0
+        hold = HOLD_MARKER in self.last_prompt_text
         for char in self._text:
             if cancelled():
                 stopped_by = "cancelled"
@@ -75,6 +83,12 @@ class FakeEngine:
             time.sleep(self._token_delay_s)
             text += char
             count += 1
+            if hold:
+                logger.info("%s (after %d token)", HOLDING_MESSAGE, count)
+                while not cancelled():
+                    time.sleep(0.01)
+                stopped_by = "cancelled"
+                break
             cut = stop_at(text)
             if cut is not None:
                 text, stopped_by = text[:cut], "stop"
