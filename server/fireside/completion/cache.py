@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from fireside.completion.types import CompletionRequest
+
+from fireside.completion.types import CompletionRequest, StopReason
 
 # Enough text on each side to stand for the prompt (the window is ~1k tokens ≈ 4k characters).
 PREFIX_KEY_CHARS = 6000
@@ -39,7 +40,7 @@ class CompletionCache:
         key = _key(request)
         if key in self._exact:
             self._exact.move_to_end(key)
-            return self._exact[key], "exact"
+            return self._exact[key], StopReason.EXACT
         shown = self._shown.get(request.uri)
         if shown is None or not shown.text:
             return None
@@ -50,7 +51,7 @@ class CompletionCache:
         if request.suffix[:SUFFIX_KEY_CHARS] != shown.suffix[:SUFFIX_KEY_CHARS]:
             return None
         if shown.text.startswith(typed) and len(typed) < len(shown.text):
-            return shown.text[len(typed) :], "typing-through"
+            return shown.text[len(typed) :], StopReason.TYPING_THROUGH
         return None
 
     def store(self, request: CompletionRequest, text: str) -> None:

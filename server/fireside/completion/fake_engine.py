@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 
 from fireside.completion.engine import Generation, ModelInfo
 from fireside.completion.prompt import FimTokens
+from fireside.completion.types import StopReason
 
 FAKE_COMPLETION = "fake_completion(42)"
 # Special tokens sit above every code point, so a prompt of characters reads back unambiguously.
@@ -70,15 +71,15 @@ class FakeEngine:
             for token in prompt_tokens[len(self.start_tokens) :]
         )
         text = ""
-        stopped_by = "eos"
+        stopped_by = StopReason.EOS
         count = 0
         hold = HOLD_MARKER in self.last_prompt_text
         for char in self._text:
             if cancelled():
-                stopped_by = "cancelled"
+                stopped_by = StopReason.CANCELLED
                 break
             if count >= max_tokens:
-                stopped_by = "limit"
+                stopped_by = StopReason.LIMIT
                 break
             time.sleep(self._token_delay_s)
             text += char
@@ -87,11 +88,11 @@ class FakeEngine:
                 logger.info("%s (after %d token)", HOLDING_MESSAGE, count)
                 while not cancelled():
                     time.sleep(0.01)
-                stopped_by = "cancelled"
+                stopped_by = StopReason.CANCELLED
                 break
             cut = stop_at(text)
             if cut is not None:
-                text, stopped_by = text[:cut], "stop"
+                text, stopped_by = text[:cut], StopReason.STOP
                 break
         return Generation(text, len(prompt_tokens), reused, count, stopped_by, time.perf_counter() - started)
 

@@ -12,7 +12,7 @@ from fireside.completion.healing import after_typed, healed_stop, trailing_white
 from fireside.completion.postprocess import CursorLine, finalize
 from fireside.completion.stopping import SyntaxAwareStop
 from fireside.completion.prompt import PromptContext, build_prompt
-from fireside.completion.types import Completion, CompletionRequest
+from fireside.completion.types import Completion, CompletionRequest, StopReason
 from fireside.context.index import WorkspaceIndex
 from fireside.context.languages import language_for
 from fireside.context.syntax import analyse_cursor
@@ -91,10 +91,10 @@ def complete(
 
     generation = engine.run(prompt.tokens, max_tokens=max_tokens, stop_at=stop_at, cancelled=cancelled)
     generated = after_typed(generation.text, typed) or ""
-    if multiline and generation.stopped_by == "limit" and "\n" in generated.rstrip("\n"):
+    if multiline and generation.stopped_by == StopReason.LIMIT and "\n" in generated.rstrip("\n"):
         # The token limit came mid-line: offer the whole lines before it, not half a statement.
         generated = generated[: generated.rstrip("\n").rfind("\n")]
-    text = "" if generation.stopped_by == "cancelled" else finalize(generated, cursor, multiline)
+    text = "" if generation.stopped_by == StopReason.CANCELLED else finalize(generated, cursor, multiline)
     if text and splice is not None:
         text = keep_parseable(splice, text)
     return Completion(

@@ -21,7 +21,7 @@ from fireside.completion.cache import CompletionCache
 from fireside.completion.engine import Engine, ModelLoadError
 from fireside.completion.pipeline import complete
 from fireside.completion.scheduling import RequestClock
-from fireside.completion.types import Completion, CompletionRequest
+from fireside.completion.types import Completion, CompletionRequest, StopReason
 from fireside.config import FiresideConfig
 from fireside.context.index import WorkspaceIndex
 from fireside.context.trees import DocumentTrees
@@ -224,9 +224,9 @@ class CompletionService:
                 drafted_tokens=getattr(run, "drafted_tokens", 0),
                 accepted_tokens=getattr(run, "accepted_tokens", 0),
             )
-        if completion.stopped_by == "unavailable":  # every remote engine down: ask again next time
+        if completion.stopped_by == StopReason.UNAVAILABLE:  # every remote engine down: ask again next time
             logger.info("no engine available for this completion")
-        elif completion.stopped_by == "cancelled":
+        elif completion.stopped_by == StopReason.CANCELLED:
             logger.info("generation cancelled after %d tokens (%.0f ms)", completion.generated_tokens, completion.model_ms)
         else:
             self._cache.store(request, completion.text)
@@ -252,36 +252,3 @@ class CompletionService:
             self._close(engine)
 
         threading.Thread(target=close_when_idle, name="fireside-model-close").start()
-
-
-def serving_engine_factory(local_factory: EngineFactory) -> EngineFactory:
-    """Remote engines when ``config.endpoints`` names any (the local model as their fall-back), else
-    the local model."""
-
-    def factory(config: FiresideConfig) -> Engine:
-        if not config.endpoints:
-            return local_factory(config)
-        from fireside.endpoints.engine import endpoint_engine_factory
-
-        return endpoint_engine_factory(config, local_factory)
-
-    return factory
-
-
-def llama_engine_factory(config: FiresideConfig) -> Engine:
-    """The local model: ``modelPath`` when set, else the default chosen for this machine, else the
-    bundled fallback (``fireside.models.catalog.resolve_model`` decides). A default that is sound on
-    disk but that llama.cpp refuses is replaced by the fallback too; the server tells the user."""
-    from fireside.completion.engine import LlamaEngine
-    from fireside.models.catalog import resolve_model
-
-    resolved = resolve_model(config.model_path)
-    if resolved.problem:
-        logger.warning("%s; loading the fallback %s", resolved.problem, resolved.path)
-    try:
-        return LlamaEngine(resolved.path, context_size=config.context_size, threads=config.effective_threads)
-    except ModelLoadError as error:
-        if resolved.fallback is None:
-            raise
-        logger.error("The default model %s could not be loaded (%s); loading the fallback %s", resolved.name, error, resolved.fallback)
-        return LlamaEngine(resolved.fallback, context_size=config.context_size, threads=config.effective_threads)
