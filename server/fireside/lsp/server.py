@@ -254,7 +254,7 @@ class FiresideServer(LanguageServer):
         generation = self._request_generation.get(uri, 0) + 1
         self._request_generation[uri] = generation
         version = document.version
-        cached = self.completions.peek(convert.completion_request(document, offset, self.config, self.root))
+        cached = self.completions.peek(convert.completion_request(document, offset, self.config, self.root), self.config)
         if cached is not None:
             return document, offset, cached  # typing through the suggestion: no debounce, no model
         if self.config.debounce_ms:
