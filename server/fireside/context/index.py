@@ -13,6 +13,7 @@ from pathlib import Path
 
 from fireside.context.definitions import Definition, extract_definitions
 from fireside.context.languages import language_for
+from fireside.documents import unfit_for_model
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ class WorkspaceIndex:
         self._pending = {keep: pending.pop(keep)} if keep in pending else {}
         for path, text in pending.items():
             spec = language_for(None, path)
-            if spec is None or "\x00" in text or len(text) > MAX_INDEXED_FILE_BYTES:
+            if spec is None or unfit_for_model(text, MAX_INDEXED_FILE_BYTES) is not None:
                 self._drop(path)
                 continue
             try:

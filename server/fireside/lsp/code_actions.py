@@ -24,7 +24,7 @@ from fireside.actions import catalog
 from fireside.actions.model import Cancelled, generate_with_engine
 from fireside.actions.quick_fix import Diagnostic, module_name
 from fireside.actions.validate import Edit
-from fireside.documents import Document, uri_to_path
+from fireside.documents import Document, unfit_for_model, uri_to_path
 from fireside.lsp import convert
 from fireside.lsp.server import FiresideServer, guarded
 
@@ -230,7 +230,7 @@ def register(server: FiresideServer) -> None:
             document = ls.documents.get(params.text_document.uri)
             if document is None or document.language_id != "python" or uri_to_path(document.uri) is None:
                 return []
-            if len(document.text) > ls.config.max_file_size or "\x00" in document.text:
+            if unfit_for_model(document.text, ls.config.max_file_size) is not None:
                 return []
             only = [getattr(kind, "value", kind) for kind in params.context.only] if params.context.only else None
             line = params.range.start.line

@@ -25,7 +25,7 @@ from fireside.completion.types import Completion
 from fireside.config import FiresideConfig, merge_config, without_restricted
 from fireside.context.index import WorkspaceIndex
 from fireside.context.workspace import WorkspaceWatcher
-from fireside.documents import Document, DocumentStore, uri_to_path
+from fireside.documents import Document, DocumentStore, Unfit, unfit_for_model, uri_to_path
 from fireside.logs import set_level
 from fireside.lsp import convert
 from fireside.lsp.auth import AUTH_TOKEN_OPTION
@@ -226,20 +226,17 @@ class FiresideServer(LanguageServer):
         uri = document.uri
         if document.language_id not in self.config.enabled_languages:
             return False
-        if len(document.text) > self.config.max_file_size:
-            if tell:
-                self.tell_once(
-                    f"large:{uri}",
-                    f"Fireside: {convert.path_hint(uri, self.root) or uri} is larger than maxFileSize "
-                    f"({len(document.text):,} > {self.config.max_file_size:,} characters); no completions there.",
-                    types.MessageType.Info,
-                )
-            return False
-        if "\x00" in document.text:
-            if tell:
-                logger.info("no completions in %s: it contains NUL bytes (binary?)", uri)
-            return False
-        return True
+        unfit = unfit_for_model(document.text, self.config.max_file_size)
+        if unfit is Unfit.TOO_LARGE and tell:
+            self.tell_once(
+                f"large:{uri}",
+                f"Fireside: {convert.path_hint(uri, self.root) or uri} is larger than maxFileSize "
+                f"({len(document.text):,} > {self.config.max_file_size:,} characters); no completions there.",
+                types.MessageType.Info,
+            )
+        elif unfit is Unfit.BINARY and tell:
+            logger.info("no completions in %s: it contains NUL bytes (binary?)", uri)
+        return unfit is None
 
     @property
     def encoding(self) -> convert.Encoding:
