@@ -125,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
     configure_logging(args.log_level or "info", args.log_file)
 
     from fireside import engines
-    from fireside.lsp.server import create_server
+    from fireside.lsp.app import create_server
 
     engine_factory = engines.engine_factory(args.engine, fake_token_delay_s=args.fake_token_delay_ms / 1000)
 
