@@ -14,6 +14,7 @@ from typing import Any, Literal, TypeVar
 
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+from cattrs.v import format_exception
 
 # ----- methods ------------------------------------------------------------------------------------
 
@@ -184,8 +185,15 @@ def from_wire(kind: type[T], data: Any) -> T:
     except PayloadError:
         raise
     except Exception as error:  # cattrs raises several kinds (and ClassValidationError groups); all mean "not this"
-        reasons = "; ".join(cattrs.transform_error(error)) if isinstance(error, cattrs.BaseValidationError) else str(error)
+        reasons = "; ".join(cattrs.transform_error(error, format_exception=_reason)) if isinstance(error, cattrs.BaseValidationError) else str(error)
         raise PayloadError(f"not a {kind.__name__}: {reasons}") from error
+
+
+def _reason(error: BaseException, kind: type | None) -> str:
+    """A payload's own check says why in words (``ValueError``); cattrs says the rest."""
+    if type(error) is ValueError or isinstance(error, PayloadError):
+        return str(error)
+    return format_exception(error, kind)
 
 
 def _plain(data: Any) -> Any:
