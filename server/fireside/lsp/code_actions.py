@@ -284,7 +284,7 @@ def register(server: FiresideServer, completion: CompletionFeature) -> None:
     @server.feature(types.CODE_ACTION_RESOLVE)
     async def resolve(ls: FiresideServer, action: types.CodeAction) -> types.CodeAction:
         # The action's data, structured once here: a model action names one of catalog.ACTIONS.
-        data = action.data
+        data = action.data._asdict() if hasattr(action.data, "_asdict") else action.data
         is_model_action = isinstance(data, Mapping) and data.get("action") in catalog.ACTIONS
         try:
             typed = protocol.from_wire(protocol.ModelActionData if is_model_action else protocol.GenerateTestsData, data)
