@@ -40,6 +40,11 @@ def _docstring(spec: LanguageSpec, body: Node | None, source: bytes) -> str:
     return text.strip().split("\n", 1)[0].strip()
 
 
+def _indent_of(source: bytes, node: Node) -> str:
+    line_start = source.rfind(b"\n", 0, node.start_byte) + 1
+    return source[line_start : node.start_byte].decode("utf-8", "replace")
+
+
 def _header(spec: LanguageSpec, node: Node, outer: Node, source: bytes) -> str:
     body = node.child_by_field_name(spec.body_field)
     end = body.start_byte if body is not None else node.end_byte
@@ -105,3 +110,13 @@ def extract_definitions(spec: LanguageSpec, source: bytes, path: str) -> list[De
                     text = text[:MAX_CONSTANT_CHARS] + " ..."
                 found.append(Definition(_text(source, target), "constant", text, path, line))
     return found
+
+
+def import_lines(spec: LanguageSpec, source: bytes) -> list[tuple[int, str]]:
+    """(byte offset, text) of the file's top-level imports."""
+    tree = parse(spec, source)
+    return [
+        (child.start_byte, _text(source, child))
+        for child in tree.root_node.named_children
+        if child.type in spec.import_types
+    ]
