@@ -47,7 +47,10 @@ export class EditorSettings {
   }
 
   enabledLanguages(): string[] {
-    return stringListSetting(vscode.workspace.getConfiguration(SECTION).get('enabledLanguages'), ['python']);
+    const configuration = vscode.workspace.getConfiguration(SECTION);
+    // A badly typed value falls back to package.json's default.
+    const contributed = stringListSetting(configuration.inspect('enabledLanguages')?.defaultValue, ['python']);
+    return stringListSetting(configuration.get('enabledLanguages'), contributed);
   }
 
   languageEnabled(document: vscode.TextDocument): boolean {
