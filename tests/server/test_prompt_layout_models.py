@@ -11,14 +11,15 @@ from fireside.completion.engine import LlamaEngine
 from fireside.completion.pipeline import complete
 from fireside.completion.types import CompletionRequest
 from fireside.context.index import WorkspaceIndex
-from tiny_models import FIM, REPOSITORY, write_model
+
+from tests.support.tiny_models import FIM, REPOSITORY, write_tiny_gguf
 
 OTHER = "def price_of(item):\n    return item.price\n"
 CURRENT = "from prices import price_of\n\ntotal = price_of(item)\nvalue = \nprint(value)\n"
 
 
 def _prompt_tokens(tmp_path: Path, special: tuple[str, ...]) -> tuple[list[int], LlamaEngine]:
-    engine = LlamaEngine(write_model(tmp_path / "model.gguf", special), context_size=512, threads=1)
+    engine = LlamaEngine(write_tiny_gguf(tmp_path / "model.gguf", special=special, context_length=512), context_size=512, threads=1)
     index = WorkspaceIndex()
     index.update_text(str(tmp_path / "w" / "prices.py"), OTHER)
     seen: list[list[int]] = []
