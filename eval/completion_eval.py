@@ -378,6 +378,7 @@ def main() -> int:
     parser.add_argument("--guidance", action="store_true",
                         help="only compare name guidance off and on (single-line and identifier holes)")
     parser.add_argument("--identifier-holes-per-package", type=int, default=10)
+    parser.add_argument("--guidance-sets", default="single-line,identifier", help="which hole sets --guidance runs")
     parser.add_argument("--rescore", type=Path, help="recompute the name checks of a saved --guidance --json run")
     parser.add_argument("--show-raw", action="store_true",
                         help="after each fireside row, the same prompts' generations without post-processing")
@@ -491,6 +492,7 @@ def guidance_main(model: Path, args: argparse.Namespace) -> int:
         "single-line": find_holes(roots, args.holes_per_package, args.seed),
         "identifier": find_identifier_holes(roots, args.identifier_holes_per_package, args.seed),
     }
+    sets = {name: holes for name, holes in sets.items() if name in args.guidance_sets.split(",")}
     print(f"model {engine.info.name} ({model.name}), threads {args.threads}, prompt budget {args.max_prompt_tokens}; "
           + ", ".join(f"{len(h)} {name} holes" for name, h in sets.items()), flush=True)
     names = NameService()

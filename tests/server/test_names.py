@@ -91,6 +91,7 @@ def test_name_set_answers_prefixes_and_whole_names():
         ("    os.path.jo", Slot("member", "os.path", "jo", statement_start=True)),
         ("from os.path import jo", Slot("import", "os.path", "jo")),
         ("from .pricing import (round_price, ap", Slot("import", ".pricing", "ap")),
+        ("from os.path import", Slot("import", "os.path", "", after_space=True)),  # healed: the space comes next
         ("    x = apply_discount(total, disc", Slot("argument", "apply_discount", "disc")),
         ("    x = apply_discount(\n        total,\n        ", Slot("argument", "apply_discount", "")),
         ("    x = pricing.apply_discount(total, r", Slot("argument", "pricing.apply_discount", "r")),
@@ -247,13 +248,14 @@ def test_the_setting_is_on_by_default_and_can_be_turned_off():
 # ----- the guided choice ------------------------------------------------------------------------
 VOCAB = ["<end>", "quan", "ities", "tities", "ti", "ties", "ies", "[", "ities[", " ", "(", "quantities", "disc", "ount", "_rate", "=", "==", ")", "\xc3"]
 END = 0
+PARTIAL = len(VOCAB) - 1
 
 
 class FakeVocab(VocabText):
     """The last token is the first byte of a two-byte character (not text on its own)."""
 
     def __init__(self) -> None:
-        super().__init__(lambda token: b"\xc3" if token == len(VOCAB) - 1 else VOCAB[token].encode(), len(VOCAB))
+        super().__init__(lambda token: b"\xc3" if token == PARTIAL else VOCAB[token].encode(), len(VOCAB))
 
 
 def logits_for(*ranked: str) -> numpy.ndarray:
@@ -318,6 +320,17 @@ def test_a_keyword_argument_must_be_a_parameter():
     after_ount = pick.choose(logits_for("=", "==", "_rate"), [], "ount")
     assert VOCAB[after_ount.token] == "=="  # "discount" exists, but it is no keyword parameter
     assert VOCAB[chooser("price = apply_discount(total, discount", table).choose(logits_for(")"), [], "").token] == ")"
+
+
+def test_after_import_without_its_space_the_name_in_the_next_token_is_checked():
+    table = NameTable(imports={"shop": NameSet(["cart", "catalog"])})
+    VOCAB.extend([" quan", " cart"])
+    try:
+        pick = chooser("from shop import", table)
+        assert VOCAB[pick.choose(logits_for(" quan", " cart"), [], "").token] == " cart"  # no member "quan..."
+        assert VOCAB[pick.choose(logits_for("(", " quan"), [], "").token] == "("  # no name in this token
+    finally:
+        del VOCAB[-2:]
 
 
 def test_positions_outside_slots_and_unknown_slots_stay_greedy():

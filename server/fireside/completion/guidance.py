@@ -192,6 +192,8 @@ class GuidedChooser:
         if piece is None:
             return False  # part of a non-ASCII character: no name we know has one
         typed = slot.typed
+        if slot.after_space and not piece.startswith((" ", "\t")):
+            return True  # ``from x import(`` or a line break: no name yet
         if not typed and slot.kind != "member":
             piece = piece.lstrip(" ")  # ``import  x`` / ``f(a, b)``: a space may come first
             if piece[:1].isdigit():

@@ -110,6 +110,9 @@ class Slot:
     key: str
     typed: str
     statement_start: bool = False
+    # The name starts after a space still to be written (``from x import|``: the prompt leaves the
+    # typed space out, token healing, and the model writes `` name`` in one token).
+    after_space: bool = False
 
 
 def _in_string_or_comment(line: str) -> bool:
@@ -185,6 +188,8 @@ def find_slot(text: str) -> Slot | None:
     imported = _FROM_IMPORT.match(line)
     if imported is not None and imported.group(1):
         return Slot("import", imported.group(1), typed)
+    if typed == "import" and (spaced := _FROM_IMPORT.match(line + "import ")) is not None and spaced.group(1):
+        return Slot("import", spaced.group(1), "", after_space=True)
     call = _open_call(before)
     if call is not None:
         return Slot("argument", call[0], typed)
