@@ -5,8 +5,9 @@ guided, on the real model's logits (issue 18).
 
 One prompt (the sample project's ``Cart.remove`` with ``del self.quan`` typed) gives real logits;
 the choice is then timed on them: plain greedy, guided outside any slot (the slot scan only),
-guided in the ``self.`` slot where the model's best token fits, and where it does not (the best
-token that does is searched in logit order, then among every spelling of a valid name).
+guided in the ``self.quan`` slot where the model's best token fits (a made-up member that it
+spells), and where it does not (the best token that does is searched in logit order, then among
+every spelling of a valid name).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 from fireside.completion.decoding import GreedyChooser
 from fireside.completion.engine import LlamaEngine
 from fireside.completion.guidance import GuidedChooser, NameGuide
-from fireside.context.names import NameQuery, NameService
+from fireside.context.names import NameQuery, NameService, NameSet, NameTable
 from fireside.models.catalog import resolve_model_path
 
 SAMPLE = Path(__file__).resolve().parent / "sample_project"
@@ -59,12 +60,15 @@ def main() -> int:
     lead = text[:offset][-400:]
     in_slot = GuidedChooser(NameGuide(lead, table), engine._vocab_text(), engine.is_end)
     outside = GuidedChooser(NameGuide(text[: text.index("class Cart")][-400:], table), engine._vocab_text(), engine.is_end)
-    fitting = GuidedChooser(NameGuide(lead[: -len("quan")], table), engine._vocab_text(), engine.is_end)
+    # The same slot where the model's best token fits: its members plus the name the model wants.
+    wanted = "quan" + engine.detokenize([best])
+    fits_table = NameTable(members={"self": NameSet([*table.members["self"].names, wanted])})
+    fitting = GuidedChooser(NameGuide(lead, fits_table), engine._vocab_text(), engine.is_end)
     rows = {
         "greedy": timed(lambda: greedy.choose(logits, [], ""), args.repeat),
         "guided, outside a slot": timed(lambda: outside.choose(logits, [], ""), args.repeat),
-        "guided, self. slot (best fits?)": timed(lambda: fitting.choose(logits, [], ""), args.repeat),
-        "guided, self.quan slot (best does not fit)": timed(lambda: in_slot.choose(logits, [], ""), args.repeat),
+        "guided, self.quan slot, the best token fits": timed(lambda: fitting.choose(logits, [], ""), args.repeat),
+        "guided, self.quan slot, the best does not fit": timed(lambda: in_slot.choose(logits, [], ""), args.repeat),
     }
     print(f"model {engine.info.name}, vocabulary {engine.info.vocab_size} tokens; model's best after 'del self.quan': "
           f"{engine.detokenize([best])!r}; guided: {engine.detokenize([in_slot.choose(logits, [], '').token])!r}")

@@ -151,11 +151,16 @@ class GuidedChooser:
             self.seconds += time.perf_counter() - started
 
     def _choose_in_slot(self, logits: numpy.ndarray, slot: Slot, names: NameSet, text: str) -> Choice:
+        # Half a name may not be left: stopping is allowed before a name or after a whole one.
+        may_end = not slot.typed or slot.typed in names
+        greedy = self._greedy.choose(logits, (), text)
+        if self.fits(greedy.token, slot, names, may_end):
+            # The model's best fits (the usual case): its lead over every other token is a lower
+            # bound of its lead over the other allowed ones, and costs no sort.
+            return greedy
         count = min(TOP_CANDIDATES, len(logits))
         top = numpy.argpartition(logits, -count)[-count:]
         top = top[numpy.argsort(logits[top])[::-1]]
-        # Half a name may not be left: stopping is allowed before a name or after a whole one.
-        may_end = not slot.typed or slot.typed in names
         fitting = [int(token) for token in top if self.fits(int(token), slot, names, may_end)][:2]
         floor = float(logits[top[-1]])  # no token outside ``top`` is more likely than this
         if not fitting:
