@@ -603,6 +603,7 @@ def rescore_guidance(path: Path, args: argparse.Namespace) -> int:
         "single-line": find_holes(roots, args.holes_per_package, args.seed),
         "identifier": find_identifier_holes(roots, args.identifier_holes_per_package, args.seed),
     }
+    sets = {name: holes for name, holes in sets.items() if name in args.guidance_sets.split(",") and name in saved}
     checker = InventedNames()
     for set_name, holes in sets.items():
         rows = saved[set_name]["rows"]

@@ -163,7 +163,8 @@ class InventedNames:
                     head = _FROM_IMPORT.match(line)
                     if column < head.end() or re.search(rf"\bas\s+{name}\b", line):
                         continue
-                    members = [c.name for c in script.complete(line_number, head.end())]
+                    module_line = head.group(0)  # alone: in the file, jedi answered for the names after it
+                    members = [c.name for c in jedi.Script(code=module_line, path=str(path), project=project).complete(1, len(module_line))]
                     if members and name not in members:
                         invented.append(name)
                 elif name not in bound:
