@@ -115,11 +115,40 @@ def _fim_tokens(llama) -> FimTokens | None:  # noqa: ANN001 - llama_cpp.Llama
     return FimTokens(*ids)
 
 
+def _avoid_amx_repacking(llama_cpp) -> None:  # noqa: ANN001 - the llama_cpp module
+    """Load weights without llama.cpp's AMX "extra buffer" repacking on CPUs that advertise AMX.
+
+    On this project's 2-core VMs (Xeon with amx_tile in /proc/cpuinfo) the first ``llama_decode``
+    after an AMX repack segfaults, for every model; plain CPU buffers work. ``Llama`` has no argument
+    for it, so its default model parameters are wrapped once.
+    """
+    if getattr(llama_cpp, "_fireside_no_amx", False):
+        return
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            amx = "amx_tile" in cpuinfo.read()
+    except OSError:
+        amx = False
+    bindings = llama_cpp.llama_cpp  # the ctypes module whose defaults `Llama.__init__` reads
+    if not amx or "use_extra_bufts" not in {name for name, *_ in bindings.llama_model_params._fields_}:
+        return
+    defaults = bindings.llama_model_default_params
+
+    def without_extra_buffers():  # noqa: ANN202
+        params = defaults()
+        params.use_extra_bufts = False
+        return params
+
+    bindings.llama_model_default_params = without_extra_buffers
+    llama_cpp._fireside_no_amx = True
+
+
 class LlamaEngine:
     def __init__(self, path: Path, *, context_size: int, threads: int) -> None:
         import llama_cpp
 
         check_gguf_file(path)
+        _avoid_amx_repacking(llama_cpp)
         try:
             self._llama = llama_cpp.Llama(
                 model_path=str(path),
