@@ -33,6 +33,8 @@ MODULES = [
     ("webcolors==25.10.0", "webcolors._normalization"),
     ("humanize==4.17.0", "humanize.number"),
     ("python-slugify==9.2.0", "slugify.slugify"),
+    ("pytimeparse==1.1.10", "pytimeparse.timeparse"),
+    ("isodate==0.7.2", "isodate.isoduration"),
 ]
 TOOLS_REQUIREMENTS = ["hypothesis[cli,ghostwriter]", "pytest", "pytest-timeout", "coverage"]
 PER_TEST_TIMEOUT = 30  # seconds, for both tools' tests: a hung test counts as failed, not as a hung eval

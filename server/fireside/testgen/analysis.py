@@ -115,6 +115,7 @@ class ClassInfo(_SourceSpan):
     total: bool = True  # TypedDict totality
     init: FunctionInfo | None = None
     methods: list[FunctionInfo] = field(default_factory=list)
+    private_methods: list[FunctionInfo] = field(default_factory=list)  # `_name` (not dunder): coverage rounds only
     members: list[str] = field(default_factory=list)  # Enum member names
 
 
@@ -490,6 +491,8 @@ def _class(node: ast.ClassDef, module: ModuleInfo) -> ClassInfo:
                 info.init = method
             elif not statement.name.startswith("_") and method.method_kind != "property":
                 info.methods.append(method)
+            elif statement.name.startswith("_") and not statement.name.endswith("__") and method.method_kind != "property":
+                info.private_methods.append(method)
     return info
 
 

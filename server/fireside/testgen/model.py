@@ -89,18 +89,19 @@ def suggest_types(
     return suggestions, log
 
 
-def load_generator() -> TextGenerator | None:
-    """The server's local model, or None (with a logged reason) when it cannot be loaded here."""
+def load_generator(model_path: str | None = None) -> TextGenerator | None:
+    """The server's local model (or the GGUF at `model_path`), or None (with a logged reason) when it
+    cannot be loaded here."""
     try:
         from fireside.completion import engine
 
         loader = getattr(engine, "load_default_engine", None)
-        if loader is not None:
+        if loader is not None and model_path is None:
             return loader()
         from fireside.completion.service import llama_engine_factory
         from fireside.config import FiresideConfig
 
-        return llama_engine_factory(FiresideConfig())
+        return llama_engine_factory(FiresideConfig(model_path=model_path))
     except Exception as error:  # noqa: BLE001 - testgen works without the model
         logger.warning("fireside testgen: the local model is unavailable (%s); untyped parameters get fallbacks", error)
         return None

@@ -10,22 +10,27 @@ import ast
 import keyword
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from fireside.testgen.analysis import ClassInfo, ModuleInfo, analyse_source
-from fireside.testgen.merge import MergeResult, merge
+from fireside.testgen.branches import branch_map, every_function
+from fireside.testgen.merge import MergeResult, merge, write_atomically
 from fireside.testgen.model import TextGenerator, suggest_types
-from fireside.testgen.properties import TestSpec, build_specs, functions_in_scope
+from fireside.testgen.properties import HEURISTIC_KINDS, SpecFactory, TestSpec, build_specs, functions_in_scope
 from fireside.testgen.render import RenderedFile, TargetImport, render_file
 from fireside.testgen.report import Report
-from fireside.testgen.verify import Verdict, collect_check, verify
+from fireside.testgen.rounds import Budget, run_rounds
+from fireside.testgen.sandbox import isolation
+from fireside.testgen.verify import Verdict, collect_check, run_candidates, verify
 
 __all__ = ["Options", "Target", "TestFilePlan", "default_tests_dir", "generate_tests", "plan_tests_for_symbol", "resolve_target"]
 
-# progress(stage, advance, total): stage is "analysed", "generated" or "verified"; total is set once per stage.
+# progress(stage, advance, total): stage is "analysed", "generated", "verified" or "coverage round"; total
+# is set once per stage.
 Progress = Callable[[str, int, "int | None"], None]
 _RESERVED = {"st", "pytest", "given", "example", "assume", "unittest", "sys", "Path", "instance", "result"}
 _PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
@@ -51,6 +56,10 @@ class Options:
     python: str | None = None  # the interpreter that runs the tests (default: this one)
     limit: float = 20.0  # seconds per test while verifying
     generator: TextGenerator | None = None
+    rounds: int = Budget.rounds  # coverage rounds after verification (0: none)
+    time_budget: float = Budget.seconds  # seconds for the whole module: no coverage round starts after it
+    cancel: threading.Event | None = None  # set it to stop: the running tests are killed, RunCancelled raised
+    not_run_reason: str | None = None  # why the tests are not run (with run=False), for the report and file
 
 
 @dataclass
@@ -63,6 +72,7 @@ class TestFilePlan:
     old_text: str | None
     summary: str
     report: Report = field(repr=False, default=None)  # type: ignore[assignment]
+    rendered: RenderedFile | None = field(repr=False, default=None)  # to merge again into a changed buffer
 
 
 def _module_for_file(path: Path) -> tuple[str, Path]:
@@ -167,6 +177,9 @@ def _variants(module: ModuleInfo, alias: str, symbol: str | None, model_types: d
             other = variants.get(spec.name)
             if other is not None and (other.given, other.examples) != (group[-1].given, group[-1].examples):
                 group.append(other)
+        if spec.kind in HEURISTIC_KINDS and spec.examples:
+            # The guessed property, kept only on the inputs where it holds: its explicit examples.
+            group.append(replace(group[-1], explicit=True, given=group[-1].given, examples=spec.examples))
         groups.append(group)
     return groups, skipped, imports | narrow_imports
 
@@ -182,6 +195,64 @@ def _notes(verdicts: list[Verdict]) -> dict[str, list[str]]:
     return notes
 
 
+def _combine(specs: list[TestSpec], factory: SpecFactory) -> list[TestSpec]:
+    """The rounds' one-input tests of a function, as one test per argument list with all their examples."""
+    combined: dict[tuple[str, tuple[str, ...]], TestSpec] = {}
+    others = []
+    for spec in specs:
+        if not (spec.explicit and spec.kind == "no_exception" and len(spec.examples) == 1):
+            others.append(spec)
+            continue
+        key = (spec.qualname, tuple(name for name, _ in spec.given))
+        if key in combined:
+            combined[key].examples.append(spec.examples[0])
+            combined[key].example_notes.extend(spec.example_notes)
+        else:
+            combined[key] = replace(spec, examples=list(spec.examples), example_notes=list(spec.example_notes),
+                                    comment="inputs that reach branches the generated ones missed (coverage rounds)")
+    return list(combined.values()) + others
+
+
+def _coverage_rounds(
+    target: Target, module: ModuleInfo, report: Report, alias: str, used: set[str], options: Options,
+    render: Callable[[list[TestSpec]], str], tell: Progress, started: float,
+) -> list[TestSpec]:
+    """Run the coverage rounds after verification; the tests they add (already verified)."""
+    branches = branch_map(module.source)
+    if branches is None:
+        report.notes.append("branch coverage not measured: coverage.py cannot parse the module here")
+        return []
+    executed = frozenset().union(*(v.arcs for v in report.verdicts if v.status in {"kept", "bug"}))
+    report.branch_before = branches.percent(executed)
+    report.branches = len(branches.branches)
+    if options.rounds <= 0 or any(n.startswith("coverage not measured") for n in report.notes):
+        report.branch_after = report.branch_before
+        return []
+    scope = None
+    if target.symbol is not None:
+        functions, classes = functions_in_scope(module, target.symbol)
+        scope = functions + [c.init for c in classes if c.init is not None]
+    else:
+        scope = [f for f in every_function(module)]
+
+    def run(specs: list[TestSpec]):  # noqa: ANN202
+        return run_candidates(
+            render(specs), [s.name for s in specs], python=options.python, pythonpath=[str(target.import_root)],
+            limit=options.limit, coverage_of=target.path, cancel=options.cancel,
+        )
+
+    result = run_rounds(
+        module, SpecFactory(module, alias, used), branches, executed, run, target_file=target.path,
+        budget=Budget(options.rounds, options.time_budget), started=started, generator=options.generator,
+        scope=scope, progress=lambda number, _: tell("coverage round", 1, options.rounds), cancel=options.cancel,
+    )
+    report.rounds = result.log
+    report.model_log.extend(result.model_log)
+    report.round_dropped = result.dropped
+    report.branch_after = branches.percent(result.arcs)
+    return _combine(result.specs, SpecFactory(module, alias, used))
+
+
 def _build(
     target: Target, source: str | ModuleInfo, tests_dir: Path, options: Options, progress: Progress | None
 ) -> tuple[RenderedFile | None, Report, TargetImport]:
@@ -190,6 +261,7 @@ def _build(
     tell = progress or (lambda stage, advance, total: None)
     module = source if isinstance(source, ModuleInfo) else analyse_source(source, target.module, target.path)
     report = Report(target=f"{target.module}{'::' + target.symbol if target.symbol else ''}", module=target.module)
+    report.not_run_reason = None if options.run else options.not_run_reason
     functions, classes = functions_in_scope(module, target.symbol)
     report.functions = len(functions) + len(classes)
     tell("analysed", report.functions, report.functions)
@@ -208,12 +280,17 @@ def _build(
     def candidates(specs: list[TestSpec]) -> str:
         return render_file(specs, candidate_import, extra_imports=extra_imports).text
 
+    added: list[TestSpec] = []
     if options.run and groups:
+        note = isolation().note
+        if note:
+            report.notes.append(note)
         tell("verified", 0, len(groups))
         verdicts, import_error = verify(
             groups, candidates, target_file=target.path, python=options.python,
             pythonpath=[str(target.import_root)], limit=options.limit,
-            progress=lambda n: tell("verified", n, None),
+            progress=lambda n: tell("verified", n, None), coverage_of=target.path, cancel=options.cancel,
+            notes=report.notes,
         )
         report.verified = True
         if import_error:
@@ -221,10 +298,15 @@ def _build(
             report.seconds = time.monotonic() - started
             return None, report, target_import
         report.verdicts = verdicts
-        specs = [v.spec for v in verdicts if v.status in {"kept", "bug"}]
+        used = {spec.name for group in groups for spec in group}
+        added = _coverage_rounds(target, module, report, alias, used, options, candidates, tell, started)
+        report.verdicts = report.verdicts + [Verdict(spec, "kept", "added by a coverage round") for spec in added]
+        specs = [v.spec for v in report.verdicts if v.status in {"kept", "bug"}]
     else:
         report.verdicts = [Verdict(group[0], "kept", "not run") for group in groups]
         specs = [group[0] for group in groups]
+        if options.not_run_reason:
+            docstring += f"\n\nNOT VERIFIED: these tests were not run ({options.not_run_reason})."
     rendered = render_file(
         specs, target_import, style=options.style, extra_imports=extra_imports, notes=_notes(report.verdicts),
         docstring=docstring,
@@ -233,17 +315,22 @@ def _build(
     return rendered, report, target_import
 
 
-def _check(text: str, target: Target, target_import: TargetImport, options: Options, report: Report) -> None:
-    """Import-check the final text: compile always, `pytest --collect-only` when running is allowed."""
+def _check(
+    text: str, target: Target, target_import: TargetImport, options: Options, report: Report, *, collect: bool = True
+) -> None:
+    """Import-check the final text: compile always, `pytest --collect-only` (in the sandbox) when running is
+    allowed and `collect` (False when the text holds an editor buffer that differs from the file on disk)."""
     try:
         compile(text, "generated", "exec")
     except SyntaxError as error:  # a bug in the renderer: say so loudly rather than write it
         raise RuntimeError(f"fireside testgen rendered invalid Python: {error}") from error
-    if not options.run:
+    if not options.run or not collect:
         return
     if target_import.path_expr:
         text = text.replace(f"sys.path.insert(0, str({target_import.path_expr}))", f"sys.path.insert(0, {str(target.import_root)!r})")
-    report.collect_ok, report.collect_output = collect_check(text, python=options.python, pythonpath=[str(target.import_root)])
+    report.collect_ok, report.collect_output = collect_check(
+        text, python=options.python, pythonpath=[str(target.import_root)], cancel=options.cancel
+    )
 
 
 def generate_tests(
@@ -276,10 +363,38 @@ def generate_tests(
                          message=f"merging into {path} broke collection; wrote the tests beside it")
         _check(result.text, target, target_import, options, report)
     if result.action != "unchanged":
-        result.path.parent.mkdir(parents=True, exist_ok=True)
-        result.path.write_text(result.text, encoding="utf-8")
+        # Atomic, and refused when the file changed since it was read (`existing`): nothing is lost.
+        before = existing if result.path == path else None
+        write_atomically(result.path, result.text, before)
     report.output, report.action, report.message = result.path, result.action, result.message
     return result.text, report, result
+
+
+def _saved_copy_differs(path: Path, text: str) -> str | None:
+    """Why the file on disk is not `text` (None when it is)."""
+    try:
+        saved = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return "the file is not saved yet"
+    except (OSError, UnicodeDecodeError) as error:
+        return f"the saved file cannot be read ({error})"
+    return None if saved == text else "the buffer has unsaved changes"
+
+
+def run_refusal(source_path: Path, source_text: str, workspace_root: Path | None) -> str | None:
+    """Why tests for this buffer must not be run, or None: they run only against code saved on disk inside
+    the workspace, when the buffer is exactly the saved file (else the buffer's code, never seen by the
+    user on disk, would run)."""
+    if workspace_root is None:
+        return "no workspace folder is open"
+    try:
+        resolved = source_path.resolve()
+        root = workspace_root.resolve()
+    except OSError as error:
+        return f"the file's location cannot be resolved ({error})"
+    if not resolved.is_relative_to(root):
+        return f"the file is outside the workspace ({root})"
+    return _saved_copy_differs(resolved, source_text)
 
 
 def plan_tests_for_symbol(
@@ -290,12 +405,23 @@ def plan_tests_for_symbol(
     progress_callback: Progress | None = None,
     *,
     options: Options | None = None,
+    workspace_root: Path | str | None = None,
+    check_workspace: bool = False,
+    open_test_text: str | None = None,
 ) -> TestFilePlan:
     """The test file for the function or class at 0-based `line` of an editor buffer, without writing it.
 
-    The buffer's text is analysed; verification imports the module from disk, so unsaved edits are not run.
+    The buffer's text is analysed; the tests run (against the module on disk) only when the buffer equals
+    the saved file and, with `check_workspace`, the file is inside `workspace_root`; otherwise they are
+    written unverified, and the summary says why. `open_test_text` is the editor's buffer of the test file,
+    when it is open: the new tests are merged into it, not into the file on disk.
     """
     source_path = Path(source_path)
+    options = replace(options) if options is not None else Options()
+    refusal = (run_refusal(source_path, source_text, Path(workspace_root) if workspace_root else None)
+               if check_workspace else _saved_copy_differs(source_path, source_text))
+    if refusal is not None and options.run:
+        options.run, options.not_run_reason = False, f"{refusal}; save the file and ask again to verify them"
     module_name, root = _module_for_file(source_path)
     module = analyse_source(source_text, module_name, source_path)
     symbol = module.symbol_at(line + 1)
@@ -304,18 +430,20 @@ def plan_tests_for_symbol(
     name = symbol.name if isinstance(symbol, ClassInfo) else symbol.qualname
     target = Target(source_path.resolve(), module_name, root, name, True)
     tests = Path(tests_dir) if tests_dir else default_tests_dir(source_path)
-    options = options or Options()
     rendered, report, target_import = _build(target, module, tests, options, progress_callback)
     path = tests / f"test_{target.short}.py"
-    existing = path.read_text(encoding="utf-8") if path.exists() else None
+    on_disk = path.read_text(encoding="utf-8") if path.exists() else None
+    existing = open_test_text if open_test_text is not None else on_disk
     if rendered is None:
         return TestFilePlan(path, existing or "", existing is not None, existing, report.summary(), report)
     result = merge(path, existing, rendered)
-    _check(result.text, target, target_import, options, report)
+    # An open test buffer that differs from its file is the editor's text, not the user's saved code: it
+    # is compiled, never run.
+    _check(result.text, target, target_import, options, report, collect=existing == on_disk)
     report.output, report.action, report.message = result.path, result.action, result.message
     if result.path == path:
         existed, old = existing is not None, existing
     else:  # written beside the existing file
         existed = result.path.exists()
         old = result.path.read_text(encoding="utf-8") if existed else None
-    return TestFilePlan(result.path, result.text, existed, old, report.summary(), report)
+    return TestFilePlan(result.path, result.text, existed, old, report.summary(), report, rendered)

@@ -22,7 +22,10 @@ from fireside.testgen.strategies import (
     plan_param,
 )
 
-__all__ = ["Skipped", "TestSpec", "build_specs", "functions_in_scope"]
+__all__ = ["HEURISTIC_KINDS", "Skipped", "TestSpec", "build_specs", "functions_in_scope"]
+
+# Properties guessed from names alone: a failure says the guess was wrong, never that the code is.
+HEURISTIC_KINDS = frozenset({"roundtrip", "idempotent"})
 
 _BUILTIN_NAMES = frozenset(dir(builtins))
 _MAX_EXAMPLES = 12
@@ -60,6 +63,9 @@ class TestSpec:
     imports: set[str] = field(default_factory=set)
     comment: str | None = None
     narrow: bool = False
+    example_notes: list[str] = field(default_factory=list)  # a comment per example (why it is there)
+    explicit: bool = False  # run only its @examples (Hypothesis's explicit phase), no generated inputs
+    domain: dict[str, str] = field(default_factory=dict)  # parameter -> the type it declares (annotation/docstring)
 
 
 @dataclass
@@ -188,6 +194,17 @@ def _isinstance_targets(node: ast.expr, module: ModuleInfo, alias: str) -> list[
             return None
         return [f"{alias}.{cls.name}"]
     return None
+
+
+def _domain(planned: list[ParamStrategy]) -> dict[str, str]:
+    """The declared type of each parameter whose strategy came from a declaration, as source text."""
+    found = {}
+    for strategy in planned:
+        if strategy.origin == "annotation" and strategy.param.annotation is not None:
+            found[strategy.param.name] = ast.unparse(strategy.param.annotation)
+        elif strategy.origin == "docstring" and strategy.param.doc_type:
+            found[strategy.param.name] = strategy.param.doc_type
+    return found
 
 
 class _Planner:
@@ -321,6 +338,7 @@ class _Planner:
                 consume=function.is_generator,
                 origins=origins,
                 narrow=self.narrow,
+                domain=_domain(planned),
             )
         ]
         specs.extend(self.raises(function, callee, instance, planned, origins))
@@ -401,6 +419,8 @@ class _Planner:
                 qualname=function.qualname,
                 lineno=function.lineno,
                 given=([instance] if instance else []) + [(first.param.name, first.source)],
+                examples=self.examples(function, [first], self.simple_instance(self.module.classes[function.class_name])
+                                       if instance and function.class_name else None, instance is not None),
                 call=self.call_source(callee, [first]),
                 catch=self.catch(function),
                 inverse=inverse,
@@ -444,6 +464,7 @@ class _Planner:
                         qualname=function.qualname,
                         lineno=function.lineno,
                         given=[(first.param.name, first.source)],
+                        examples=self.examples(function, [first], None, False),
                         call=self.call_source(f"{self.alias}.{function.name}", [first]),
                         catch=self.catch(function),
                         inverse=f"{self.alias}.{partner.name}({{}})",
@@ -585,3 +606,90 @@ def build_specs(
         specs.extend(s for s in pairs if s.qualname == symbol or f"{alias}.{symbol}(" in (s.inverse or ""))
     return specs, planner.skipped, planner.imports
 
+
+
+class SpecFactory:
+    """Single tests for the coverage rounds: a function called with chosen inputs, a regex-shaped strategy, or
+    a direct test of a private helper. Strategies are the narrow ones (they are the retry that works most)."""
+
+    def __init__(self, module: ModuleInfo, alias: str, used_names: set[str]) -> None:
+        self._planner = _Planner(module, alias, True, {})
+        self._planner.used_names = used_names
+        self.module, self.alias = module, alias
+
+    def unique(self, name: str) -> str:
+        return self._planner.unique(name)
+
+    def _base(self, function: FunctionInfo) -> tuple[str, tuple[str, str] | None, str | None, list[ParamStrategy]] | None:
+        if function.is_async or function.method_kind == "property":
+            return None
+        target = self._planner.callee(function)
+        if target is None:
+            return None
+        callee, instance, instance_simple = target
+        return callee, instance, instance_simple, self._planner.arguments(function)
+
+    def _spec(self, function: FunctionInfo, name: str, callee: str, instance: tuple[str, str] | None,
+              chosen: list[ParamStrategy], **fields: object) -> TestSpec:
+        return TestSpec(
+            name=name, kind="no_exception", qualname=function.qualname, lineno=function.lineno,
+            given=([instance] if instance else []) + [(p.param.name, p.source) for p in chosen],
+            call=self._planner.call_source(callee, chosen), catch=self._planner.catch(function),
+            return_check=_return_check(function, self.module, self.alias), consume=function.is_generator,
+            origins={p.param.name: p.origin for p in chosen}, narrow=True, domain=_domain(chosen), **fields,  # type: ignore[arg-type]
+        )
+
+    def with_inputs(self, function: FunctionInfo, values: dict[str, str], note: str, name: str | None = None) -> TestSpec | None:
+        """Calls `function` once (Hypothesis's explicit phase only) with `values`, the required parameters
+        it does not set at their simple values, and the other optional ones at their defaults."""
+        base = self._base(function)
+        if base is None:
+            return None
+        callee, instance, instance_simple, planned = base
+        by_name = {p.param.name: p for p in planned}
+        chosen, example = [], {}
+        for param in function.params:
+            if param.kind in {"var_positional", "var_keyword"}:
+                continue
+            strategy = by_name.get(param.name)
+            if param.name in values:
+                strategy = strategy or plan_param(param, self._planner.ctx())
+                example[param.name] = values[param.name]
+            elif param.has_default:
+                continue
+            elif strategy is None or strategy.simple is None:
+                return None
+            else:
+                example[param.name] = strategy.simple
+            chosen.append(strategy)
+        if instance is not None:
+            if instance_simple is None:
+                return None
+            example = {"instance": instance_simple, **example}
+        name = name or self.unique(f"test_{_slug(function.qualname, 50)}_reaches_branches")
+        return self._spec(function, name, callee, instance, chosen, examples=[example], example_notes=[note], explicit=True)
+
+    def matching(self, function: FunctionInfo, param: str, pattern: str, fullmatch: bool) -> TestSpec | None:
+        """`function` with `param` drawn from strings that match `pattern` (the other parameters as usual)."""
+        base = self._base(function)
+        if base is None:
+            return None
+        callee, instance, _, planned = base
+        chosen = [p for p in planned if not p.param.has_default or p.param.name == param]
+        strategy = next((p for p in chosen if p.param.name == param), None)
+        if strategy is None:
+            return None
+        source = f"st.from_regex({pattern}, fullmatch=True)" if fullmatch else f"st.from_regex({pattern})"
+        shaped = ParamStrategy(strategy.param, source, strategy.origin, "str", "''")
+        chosen = [shaped if p is strategy else p for p in chosen]
+        pattern_name = pattern.rsplit(".", 1)[-1] if pattern.startswith(f"{self.alias}.") else "pattern"
+        name = self.unique(f"test_{_slug(function.qualname, 40)}_{_slug(param, 20)}_matching_{_slug(pattern_name, 30)}")
+        return self._spec(function, name, callee, instance, chosen,
+                          comment=f"{param} drawn from strings that match {pattern}, as {function.qualname} parses it")
+
+    def direct(self, function: FunctionInfo) -> list[TestSpec]:
+        """The usual tests of a function the module keeps private (the rounds test it directly when its
+        branches are out of reach through the public ones); never reported as bugs (see verify.py)."""
+        if self._base(function) is None:
+            return []
+        return [s for s in self._planner.fuzz(function) if s.kind in {"no_exception", "raises"}]

@@ -12,6 +12,10 @@ from fireside.testgen.verify import Verdict
 __all__ = ["Report"]
 
 
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
 @dataclass
 class Report:
     target: str
@@ -29,6 +33,13 @@ class Report:
     collect_ok: bool | None = None
     collect_output: str = ""
     seconds: float = 0.0
+    not_run_reason: str | None = None  # why the tests were written without being run
+    notes: list[str] = field(default_factory=list)  # told once: no network isolation, no coverage...
+    branches: int = 0  # branches in the module (coverage.py's count)
+    branch_before: float | None = None  # % of them the verified tests take
+    branch_after: float | None = None  # ... and with the coverage rounds' tests
+    rounds: list[Any] = field(default_factory=list)  # rounds.RoundLog
+    round_dropped: list[Verdict] = field(default_factory=list)  # round candidates that failed
 
     @property
     def kept(self) -> list[Verdict]:
@@ -50,11 +61,15 @@ class Report:
         if self.import_error:
             return f"{self.module}: the module does not import ({self.import_error}); nothing written"
         if not self.verified:
-            return f"{self.module}: {self.generated} tests generated for {self.functions} functions (not run)"
+            why = f": {self.not_run_reason}" if self.not_run_reason else ""
+            return f"{self.module}: {self.generated} tests generated for {self.functions} functions, NOT VERIFIED (not run{why})"
         text = (
             f"{self.module}: {self.functions} functions, {self.generated} tests generated, {len(self.kept)} pass, "
             f"{len(self.bugs)} likely bugs, {len(self.dropped)} dropped"
         )
+        if self.branch_after is not None:
+            before = f"{self.branch_before:.0f}% → " if self.rounds and self.branch_before is not None else ""
+            text += f"; branch coverage {before}{self.branch_after:.0f}%"
         return text + (f"; {self.message}" if self.message else "")
 
     def to_dict(self) -> dict[str, Any]:
@@ -75,6 +90,14 @@ class Report:
             "import_error": self.import_error,
             "collect_ok": self.collect_ok,
             "seconds": round(self.seconds, 2),
+            "not_run_reason": self.not_run_reason,
+            "notes": self.notes,
+            "branches": self.branches,
+            "branch_coverage_verified": _rounded(self.branch_before),
+            "branch_coverage": _rounded(self.branch_after),
+            "rounds": [{"round": r.number, "source": r.source, "candidates": r.candidates, "kept": r.kept,
+                        "branch_coverage": _rounded(r.branch_percent), "seconds": round(r.seconds, 1)} for r in self.rounds],
+            "round_dropped": [{"test": v.spec.name, "reason": v.reason} for v in self.round_dropped],
         }
 
     def print(self, console: Any) -> None:
@@ -82,6 +105,12 @@ class Report:
         from rich.table import Table
 
         console.print(self.summary())
+        for note in self.notes:
+            console.print(f"note: {note}")
+        for log in self.rounds:
+            percent = f"{log.branch_percent:.0f}%" if log.branch_percent is not None else "?"
+            console.print(f"coverage round {log.number} ({log.source}): {log.kept} of {log.candidates} candidates "
+                          f"kept, branch coverage {percent}, {log.seconds:.0f}s")
         if self.bugs:
             table = Table(title="Likely bugs", show_lines=True)
             table.add_column("test")

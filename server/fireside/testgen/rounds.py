@@ -1,0 +1,321 @@
+"""Coverage-guided rounds: measure which branches the kept tests miss, and go after them (CoverUp's loop).
+
+Round 1 needs no model: for each function with missed branches, the values its body compares with on those
+branch lines, the prefixes and separators it parses by, its docstring's calls, strings drawn from the regular
+expressions it matches (`st.from_regex`), and, for a private helper out of reach of the public functions, a
+direct test. Later rounds show the local model the function with the missed lines marked `# NOT COVERED` and
+the calls tried so far, and ask for calls that reach them. Every candidate runs in the sandbox with coverage
+on; one is kept only if it passes and takes a branch no kept test took. The loop stops when nothing is
+missed, after `Budget.rounds`, or when the module's time budget is spent.
+"""
+
+from __future__ import annotations
+
+import ast
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from fireside.testgen.analysis import FunctionInfo, ModuleInfo
+from fireside.testgen.branches import BranchMap, FunctionGap, gaps
+from fireside.testgen.mining import bind_call, doctest_calls, mine_values, regex_uses
+from fireside.testgen.model import TextGenerator
+from fireside.testgen.properties import SpecFactory, TestSpec
+from fireside.testgen.verify import RunResult, Verdict, classify
+
+__all__ = ["Budget", "RoundLog", "RoundsResult", "build_prompt", "parse_calls", "run_rounds"]
+
+logger = logging.getLogger(__name__)
+Arc = tuple[int, int]
+_MAX_MODEL_FUNCTIONS = 6  # per round
+_MAX_PROMPT_LINES = 80
+_MAX_MINED_PER_FUNCTION = 16
+
+
+@dataclass(frozen=True)
+class Budget:
+    rounds: int = 3  # the first without the model, the others with it
+    seconds: float = 60.0  # for the module's whole generation: no round starts after it
+
+
+@dataclass
+class RoundLog:
+    number: int
+    source: str  # "mined" | "model"
+    candidates: int
+    kept: int
+    branch_percent: float | None
+    seconds: float
+
+
+@dataclass
+class RoundsResult:
+    specs: list[TestSpec] = field(default_factory=list)  # tests to add (kept: they pass and add coverage)
+    arcs: frozenset[Arc] = frozenset()  # what all kept tests cover, the new ones included
+    log: list[RoundLog] = field(default_factory=list)
+    model_log: list[str] = field(default_factory=list)
+    dropped: list[Verdict] = field(default_factory=list)  # candidates that failed (never reported as bugs)
+
+
+def callee_text(function: FunctionInfo) -> str:
+    return function.qualname if function.method_kind in {"classmethod", "staticmethod"} else function.name
+
+
+def _call_text(function: FunctionInfo, values: dict[str, str]) -> str:
+    callee = function.qualname if function.method_kind in {"classmethod", "staticmethod"} else function.name
+    return f"{callee}({', '.join(f'{k}={v}' for k, v in values.items() if k != 'instance')})"
+
+
+def _conditions(function: FunctionInfo, gap: FunctionGap) -> list[str]:
+    """What each missed branch needs, as the condition that must hold (`x > 3`, `not (x > 3)`)."""
+    needs = []
+    for node in ast.walk(function.node):
+        if not isinstance(node, (ast.If, ast.While)):
+            continue
+        for line, dest in gap.missing:
+            if line != node.lineno or not node.body:
+                continue
+            test = ast.unparse(node.test)
+            need = test if dest == node.body[0].lineno else f"not ({test})"
+            if need not in needs:
+                needs.append(need)
+    return needs
+
+
+def build_prompt(
+    module: ModuleInfo, function: FunctionInfo, gap: FunctionGap, tried: Sequence[str] = (), *, hints: bool = False
+) -> str:
+    """CoverUp's question, as an instruction in the chat format of Qwen (ChatML, written as text: the
+    engine never turns text into control tokens) ending in the start of the answer: the function with its
+    missed lines marked `# NOT COVERED` and the module constants it reads; with `hints`, also what the
+    missed branches need. (Qwen2.5-Coder 0.5B answers worse with the hints or a list of calls already
+    tried: it copies them. Measured on the fixtures; see eval/RESULTS.md.)"""
+    source_lines = module.source.splitlines()
+    start, end = function.node.lineno, function.end_lineno
+    if function.node.decorator_list:
+        start = min(d.lineno for d in function.node.decorator_list)
+    marked = set(gap.lines)
+    body = []
+    for number in range(start, end + 1):
+        text = source_lines[number - 1] if number - 1 < len(source_lines) else ""
+        body.append(f"{text}  # NOT COVERED" if number in marked else text)
+    if len(body) > _MAX_PROMPT_LINES:  # keep the part around the first missed line
+        first = min(marked) - start if marked else 0
+        lo = max(0, min(first - _MAX_PROMPT_LINES // 3, len(body) - _MAX_PROMPT_LINES))
+        body = body[:1] + ["    ..."] + body[lo + 1 : lo + _MAX_PROMPT_LINES]
+    used = {n.id for n in ast.walk(function.node) if isinstance(n, ast.Name)}
+    context = []
+    tree = ast.parse(module.source)
+    for statement in tree.body:
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            context.append(ast.get_source_segment(module.source, statement) or "")
+        elif isinstance(statement, (ast.Assign, ast.AnnAssign)):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            if any(isinstance(t, ast.Name) and t.id in used for t in targets):
+                segment = ast.get_source_segment(module.source, statement) or ""
+                if len(segment) <= 300:
+                    context.append(segment)
+    callee = _call_text(function, {}).split("(")[0]
+    code = "\n".join([*context[:20], "", "", *body]).strip("\n")
+    question = "The lines marked `# NOT COVERED` never ran in the tests so far"
+    if tried:
+        question += ", not even with these calls:\n" + "\n".join(tried[:6]) + "\n"
+    else:
+        question += ". "
+    needs = _conditions(function, gap) if hints else []
+    if needs:
+        question += "They run only when " + " or ".join(f"`{need}`" for need in needs[:3]) + ". "
+    question += (f"Write 3 calls of `{callee}` with concrete literal arguments that make them run, one per line, "
+                 "nothing else.")
+    return (
+        "<|im_start|>system\nYou write inputs for Python tests.<|im_end|>\n"
+        f"<|im_start|>user\n```python\n{code}\n```\n{question}<|im_end|>\n"
+        f"<|im_start|>assistant\n```python\n{callee}("
+    )
+
+
+def parse_calls(answer: str, function: FunctionInfo) -> list[dict[str, str]]:
+    """The calls of `function` with literal arguments in the model's answer, bound to parameter names."""
+    callee = _call_text(function, {}).split("(")[0]
+    text = f"{callee}(" + answer.split("```")[0]
+    names = [p.name for p in function.params]
+    found: list[dict[str, str]] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("assert "):
+            line = line[len("assert "):]
+        for candidate in (line, *re.split(r"\s+(?:==|!=|is|in)\s+", line)[:1]):
+            try:
+                tree = ast.parse(candidate, mode="eval")
+            except SyntaxError:
+                continue
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Call) and ast.unparse(node.func).split(".")[-1] == function.name:
+                    bound = bind_call(node, function, names)
+                    if bound is not None and bound not in found:
+                        found.append(bound)
+            break
+    return found
+
+
+_SIMPLE_TYPES = {"str": str, "int": int, "float": (int, float), "bool": bool, "bytes": bytes, "list": list,
+                 "dict": dict, "tuple": tuple, "set": set, "None": type(None)}
+
+
+def _fits(call: dict[str, str], function: FunctionInfo) -> bool:
+    """Do the literal values fit the simple types the parameters declare? (Unknown types: yes.)"""
+    for param in function.params:
+        if param.name not in call or param.annotation is None:
+            continue
+        text = ast.unparse(param.annotation).replace("Optional[", "").replace("]", "")
+        names = [part.strip().split("[")[0] for part in text.replace("|", ",").split(",")]
+        if not names or any(name not in _SIMPLE_TYPES for name in names):
+            continue
+        try:
+            value = ast.literal_eval(call[param.name])
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            continue
+        allowed = tuple(t for name in names for t in (_SIMPLE_TYPES[name] if isinstance(_SIMPLE_TYPES[name], tuple) else (_SIMPLE_TYPES[name],)))
+        if isinstance(value, bool) and bool not in allowed:
+            return False
+        if not isinstance(value, allowed):
+            return False
+    return True
+
+
+@dataclass
+class _Context:
+    module: ModuleInfo
+    factory: SpecFactory
+    branches: BranchMap
+    scope: set[int] | None  # ids of the function nodes the rounds may target (None: every function)
+    tried: dict[int, list[str]]
+
+
+def _mined_candidates(ctx: _Context, gap: FunctionGap) -> list[TestSpec]:
+    function, module = gap.function, ctx.module
+    lines = {line for line, _ in gap.missing} | set(gap.lines)
+    values: list[tuple[dict[str, str], str]] = []
+    for mined in mine_values(function, module, lines):
+        values.append(({mined.param: mined.source}, f"from {mined.why}"))
+    for call in doctest_calls(function, [p.name for p in function.params]):
+        values.append((call, "from the docstring's example"))
+    specs: list[TestSpec] = []
+    for chosen, note in values[:_MAX_MINED_PER_FUNCTION]:
+        spec = ctx.factory.with_inputs(function, chosen, note)
+        if spec is not None:
+            specs.append(spec)
+            ctx.tried.setdefault(id(function.node), []).append(_call_text(function, spec.examples[0]))
+    for use in regex_uses(function, module, ctx.factory.alias):
+        spec = ctx.factory.matching(function, use.param, use.pattern, use.fullmatch)
+        if spec is not None:
+            specs.append(spec)
+    if function.name.startswith("_"):
+        specs.extend(ctx.factory.direct(function))
+    return specs
+
+
+def _model_candidates(
+    ctx: _Context, gap: FunctionGap, generator: TextGenerator, log: list[str]
+) -> list[TestSpec]:
+    function = gap.function
+    if function.method_kind not in {"function", "staticmethod", "classmethod"} or function.is_async:
+        return []
+    prompt = build_prompt(ctx.module, function, gap)
+    try:
+        answer = generator.generate(prompt, max_tokens=80, stop=["```", "<|im_end|>", "\n\n"])
+    except Exception as error:  # noqa: BLE001 - a model failure costs this function its round
+        log.append(f"{function.qualname}: the model failed ({type(error).__name__}: {error})")
+        return []
+    calls = parse_calls(answer, function)
+    lines = ", ".join(str(n) for n in gap.lines[:6])
+    shown = " ".join(answer.split())[:160]
+    log.append(f"{function.qualname} (lines {lines}): the model proposed {len(calls)} call(s): {callee_text(function)}({shown}")
+    specs = []
+    for call in [c for c in calls if _fits(c, function)][:4]:
+        text = _call_text(function, call)
+        if text in ctx.tried.get(id(function.node), []):
+            continue
+        ctx.tried.setdefault(id(function.node), []).append(text)
+        spec = ctx.factory.with_inputs(function, call, f"proposed by the model for line(s) {lines}")
+        if spec is not None:
+            specs.append(spec)
+    return specs
+
+
+def run_rounds(
+    module: ModuleInfo,
+    factory: SpecFactory,
+    branches: BranchMap,
+    executed: frozenset[Arc],
+    run: Callable[[list[TestSpec]], RunResult],
+    *,
+    target_file,  # noqa: ANN001 - Path of the module, to classify failures
+    budget: Budget,
+    started: float,
+    generator: TextGenerator | None = None,
+    scope: list[FunctionInfo] | None = None,
+    progress: Callable[[int, str], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> RoundsResult:
+    """Rounds of candidates for the missed branches; returns the tests worth adding and what they cover."""
+    result = RoundsResult(arcs=executed)
+    ctx = _Context(module, factory, branches, {id(f.node) for f in scope} if scope is not None else None, {})
+    model_round = False
+    for number in range(1, budget.rounds + 1):
+        if (cancel is not None and cancel.is_set()) or time.monotonic() - started > budget.seconds:
+            break
+        round_started = time.monotonic()
+        missing = [g for g in gaps(module, branches, result.arcs) if ctx.scope is None or id(g.function.node) in ctx.scope]
+        if not missing:
+            break
+        if progress:
+            progress(number, f"{sum(len(g.missing) for g in missing)} branches missed")
+        candidates: list[TestSpec] = []
+        if not model_round:
+            for gap in missing:
+                candidates.extend(_mined_candidates(ctx, gap))
+            source = "mined"
+            model_round = True
+        else:
+            if generator is None:
+                break
+            source = "model"
+            per_call = None
+            for gap in missing[:_MAX_MODEL_FUNCTIONS]:
+                elapsed = time.monotonic() - started
+                if per_call is not None and elapsed + per_call > budget.seconds:
+                    break
+                if cancel is not None and cancel.is_set():
+                    break
+                asked = time.monotonic()
+                candidates.extend(_model_candidates(ctx, gap, generator, result.model_log))
+                per_call = time.monotonic() - asked
+        if not candidates:
+            result.log.append(RoundLog(number, source, 0, 0, branches.percent(result.arcs), time.monotonic() - round_started))
+            if source == "model":
+                break
+            continue
+        outcome = run(candidates)
+        passing = []
+        for spec in candidates:
+            ran = outcome.outcomes.get(spec.name)
+            if ran is None:
+                continue
+            kind, reason = classify(ran, spec, target_file)
+            if kind == "pass":
+                passing.append((spec, branches.covered(ran.arcs or ())))
+            else:
+                result.dropped.append(Verdict(spec, "dropped", f"round {number}: {reason}", ran.falsifying))
+        kept = 0
+        for spec, covered in sorted(passing, key=lambda item: -len(item[1] - result.arcs)):
+            if covered - result.arcs:
+                result.arcs = result.arcs | covered
+                result.specs.append(spec)
+                kept += 1
+        result.log.append(RoundLog(number, source, len(candidates), kept, branches.percent(result.arcs),
+                                   time.monotonic() - round_started))
+    return result
