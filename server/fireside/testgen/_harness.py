@@ -86,13 +86,19 @@ def main():
     target = os.environ.get("FIRESIDE_COVERAGE_OF", "")
     cov = _start_coverage(target, emit)
     try:
-        from hypothesis import settings
+        from hypothesis import Phase, settings
 
         # No example database: verification must not leave .hypothesis/ folders behind.
         # FIRESIDE_TESTGEN_MAX_EXAMPLES lets fireside's own test suite verify quickly.
         examples = int(os.environ.get("FIRESIDE_TESTGEN_MAX_EXAMPLES", "0")) or settings.default.max_examples
         derandomize = os.environ.get("FIRESIDE_TESTGEN_DERANDOMIZE") == "1"  # for reproducible test runs
-        settings.register_profile("fireside-verify", database=None, max_examples=examples, derandomize=derandomize)
+        # Shrinking a failure costs more than finding it; fireside asks for it (FIRESIDE_SHRINK=1) only to
+        # show the minimal example of a likely bug. No "explain" phase: it traces, like coverage does.
+        phases = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target]
+        if os.environ.get("FIRESIDE_SHRINK") == "1":
+            phases.append(Phase.shrink)
+        settings.register_profile("fireside-verify", database=None, max_examples=examples, derandomize=derandomize,
+                                  phases=phases)
         settings.load_profile("fireside-verify")
         spec = importlib.util.spec_from_file_location("fireside_candidates", path)
         module = importlib.util.module_from_spec(spec)

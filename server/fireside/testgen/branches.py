@@ -45,12 +45,14 @@ class FunctionGap:
 def branch_map(source: str) -> BranchMap | None:
     """The branches of `source`, or None when coverage.py is missing or cannot parse it."""
     try:
+        from coverage.config import DEFAULT_EXCLUDE
         from coverage.exceptions import CoverageException
         from coverage.parser import PythonParser
     except ImportError:
         return None
     try:
-        parser = PythonParser(text=source)
+        # `# pragma: no cover` (coverage.py's default exclusion) drops a line and its branches, as it does there.
+        parser = PythonParser(text=source, exclude="|".join(f"(?:{pattern})" for pattern in DEFAULT_EXCLUDE))
         parser.parse_source()
         exits = parser.exit_counts()
         arcs = parser.arcs()

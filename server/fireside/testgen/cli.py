@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     options = Options(style=args.style, run=not args.no_run, python=args.python, limit=args.time_limit,
                       generator=generator, rounds=args.rounds, time_budget=args.time_budget)
     labels = {"analysed": "functions analysed", "generated": "tests generated", "verified": "tests verified",
-              "coverage round": "coverage rounds"}
+              "coverage round": "coverage rounds", "confirmed": "tests run again"}
     with Progress(
         TextColumn("{task.description:<20}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=console, transient=not console.is_terminal,

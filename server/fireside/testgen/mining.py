@@ -30,6 +30,7 @@ class MinedValue:
     source: str  # the value, as Python source
     why: str  # where it comes from, for the comment beside the @example
     line: int  # the line the evidence is on (0: the docstring)
+    other_type: bool = False  # on purpose not of the parameter's type (the other side of a type check)
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class RegexUse:
     pattern: str  # source of the pattern for st.from_regex: a module attribute or a literal
     fullmatch: bool
     line: int
+    examples: tuple[str, ...] = ()  # strings that match it (regex_examples), as Python source
 
 
 def _body(function: FunctionInfo) -> list[ast.stmt]:
@@ -229,6 +231,17 @@ def mine_values(function: FunctionInfo, module: ModuleInfo, lines: set[int] | No
                 mined = MinedValue(param, _STRING_TESTS[method], why, line)
                 if mined not in found:
                     found.append(mined)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "isinstance" and len(node.args) == 2:
+            # The other side of a type check: a value of another type (the guard's raise, the conversion).
+            param = _param_in(node.args[0], origin)
+            names = {n.id for n in ast.walk(node.args[1]) if isinstance(n, ast.Name)}
+            for value in ("None", "0", "''", "1.5", "b''"):
+                kind = {"None": "NoneType", "0": "int", "''": "str", "1.5": "float", "b''": "bytes"}[value]
+                if param is not None and kind not in names and not (kind == "int" and "float" in names):
+                    mined = MinedValue(param, value, f"`{ast.unparse(node)[:60]}` on line {line}", line, True)
+                    if mined not in found:
+                        found.append(mined)
+                    break
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args:
             param = _param_in(node.args[0], origin)
             if param is not None and node.func.id in {"int", "float"}:
@@ -284,10 +297,17 @@ def regex_uses(function: FunctionInfo, module: ModuleInfo, alias: str) -> list[R
         param = _param_in(subject, origin)
         if param is None:
             continue
-        use = RegexUse(param, pattern, _REGEX_FUNCTIONS[method], node.lineno)
+        text = pattern_of(node.args[0] if pattern_node_is_argument(receiver, module) else receiver, module)
+        examples = regex_examples(text[0], text[1], fullmatch=_REGEX_FUNCTIONS[method]) if text else []
+        use = RegexUse(param, pattern, _REGEX_FUNCTIONS[method], node.lineno, tuple(repr(e) for e in examples))
         if all((u.param, u.pattern) != (use.param, use.pattern) for u in found):
             found.append(use)
     return found
+
+
+def pattern_node_is_argument(receiver: ast.expr, module: ModuleInfo) -> bool:
+    """`re.match(PATTERN, text)` (the pattern is the first argument) rather than `PATTERN.match(text)`."""
+    return isinstance(receiver, ast.Name) and module.imports.get(receiver.id) == "re"
 
 
 def doctest_calls(function: FunctionInfo, names: list[str]) -> list[dict[str, str]]:
@@ -367,3 +387,164 @@ def literal_source(node: ast.expr) -> str | None:
         return None
     text = repr(value)
     return text if len(text) <= 10_000 else None
+
+
+# --- strings that match a regular expression ----------------------------------------------------------
+
+try:  # the stdlib's own regex parser (Python 3.11+; `sre_parse` before)
+    from re import _constants as _sre
+    from re import _parser as _sre_parse
+except ImportError:  # pragma: no cover - Python 3.10
+    import sre_constants as _sre  # type: ignore[no-redef]
+    import sre_parse as _sre_parse  # type: ignore[no-redef]
+
+_CATEGORY_SAMPLES = {"CATEGORY_DIGIT": "1", "CATEGORY_NOT_DIGIT": "a", "CATEGORY_SPACE": " ", "CATEGORY_NOT_SPACE": "a",
+                     "CATEGORY_WORD": "a", "CATEGORY_NOT_WORD": "-"}
+_NEGATED_CANDIDATES = "a1_- x!Z."
+
+
+def pattern_of(node: ast.expr | None, module: ModuleInfo) -> tuple[str, int] | None:
+    """(pattern text, flags) of a literal pattern or of `re.compile(literal[, flags])` in the module."""
+    import re
+
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value, 0
+    if isinstance(node, ast.Name):
+        if isinstance(module.constants.get(node.id), str):
+            return module.constants[node.id], 0  # type: ignore[return-value]
+        node = module.aliases.get(node.id)
+    if not (isinstance(node, ast.Call) and _is_compile(node, module) and node.args):
+        return None
+    first = node.args[0]
+    ok, text = (True, first.value) if isinstance(first, ast.Constant) else _constant(first, module)
+    if not ok or not isinstance(text, str):
+        return None
+    flags = 0
+    flag_node = node.args[1] if len(node.args) > 1 else next((k.value for k in node.keywords if k.arg == "flags"), None)
+    if flag_node is not None:
+        for part in ast.walk(flag_node):
+            if isinstance(part, ast.Attribute) and isinstance(getattr(re, part.attr, None), re.RegexFlag):
+                flags |= getattr(re, part.attr)
+    return text, flags
+
+
+def _in_set(char: str, items: list) -> bool:  # type: ignore[type-arg]
+    code = ord(char)
+    for op, value in items:
+        name = str(op)
+        if name == "LITERAL" and code == value:
+            return True
+        if name == "RANGE" and value[0] <= code <= value[1]:
+            return True
+        if name == "CATEGORY":
+            import re
+
+            sample = {"CATEGORY_DIGIT": r"\d", "CATEGORY_NOT_DIGIT": r"\D", "CATEGORY_SPACE": r"\s",
+                      "CATEGORY_NOT_SPACE": r"\S", "CATEGORY_WORD": r"\w", "CATEGORY_NOT_WORD": r"\W"}.get(str(value))
+            if sample and re.fullmatch(sample, char):
+                return True
+    return False
+
+
+def _char_from(items: list) -> str:  # type: ignore[type-arg]
+    if items and str(items[0][0]) == "NEGATE":
+        rest = items[1:]
+        return next((c for c in _NEGATED_CANDIDATES if not _in_set(c, rest)), "\u00e9")
+    op, value = items[0]
+    name = str(op)
+    if name == "LITERAL":
+        return chr(value)
+    if name == "RANGE":
+        low, high = value
+        return chr(low + 1 if high > low else low)  # '1' rather than '0': zero is often a special case of its own
+    if name == "CATEGORY":
+        return _CATEGORY_SAMPLES.get(str(value), "a")
+    return "a"
+
+
+class _Writer:
+    """One string for a parsed pattern, under a policy: which optional parts appear, which alternative is taken."""
+
+    def __init__(self, present: set[int] | None, alternative: tuple[int, int] | None) -> None:
+        self.present, self.alternative = present, alternative  # present None: every optional part appears
+        self.repeats = self.branches = 0
+        self.groups: dict[int, str] = {}
+
+    def write(self, items) -> str:  # noqa: ANN001 - a parsed (sub)pattern
+        return "".join(self.item(op, value) for op, value in items)
+
+    def item(self, op, value) -> str:  # noqa: ANN001
+        name = str(op)
+        if name == "LITERAL":
+            return chr(value)
+        if name == "NOT_LITERAL":
+            return "a" if value != ord("a") else "b"
+        if name == "ANY":
+            return "a"
+        if name == "IN":
+            if len(value) > 1 and str(value[0][0]) != "NEGATE":  # [+-]: each member is a shape of its own
+                index = self.branches
+                self.branches += 1
+                choice = self.alternative[1] if self.alternative and self.alternative[0] == index else 0
+                return _char_from(value[min(choice, len(value) - 1):])
+            return _char_from(value)
+        if name in {"MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"}:
+            low, high, sub = value
+            index = self.repeats
+            self.repeats += 1
+            wanted = low == 0 and (self.present is None or index in self.present)
+            count = max(low, 1) if wanted else low
+            count = min(count, high) if isinstance(high, int) else count
+            return "".join(self.write(sub) for _ in range(min(count, 50)))
+        if name == "SUBPATTERN":
+            group, _, _, sub = value
+            text = self.write(sub)
+            if group is not None:
+                self.groups[group] = text
+            return text
+        if name == "ATOMIC_GROUP":
+            return self.write(value)
+        if name == "BRANCH":
+            index = self.branches
+            self.branches += 1
+            choice = self.alternative[1] if self.alternative and self.alternative[0] == index else 0
+            options = value[1]
+            return self.write(options[min(choice, len(options) - 1)])
+        if name == "GROUPREF":
+            return self.groups.get(value, "")
+        if name == "GROUPREF_EXISTS":
+            group, yes, no = value
+            return self.write(yes) if group in self.groups else (self.write(no) if no else "")
+        return ""  # anchors, lookarounds: nothing to write
+
+
+def regex_examples(pattern: str, flags: int = 0, *, fullmatch: bool = False, limit: int = 16) -> list[str]:
+    """A few strings that match `pattern` (checked): every optional part at once, none, each one alone, and
+    each alternative of each `|` — the shapes a parser built on the pattern tells apart."""
+    import re
+
+    try:
+        parsed = _sre_parse.parse(pattern, flags)
+        compiled = re.compile(pattern, flags)
+    except (re.error, RecursionError, OverflowError, ValueError):
+        return []
+    counter = _Writer(None, None)
+    counter.write(parsed.data if hasattr(parsed, "data") else parsed)
+    alone = [{index} for index in range(min(counter.repeats, 12))]
+    alternatives = [(branch, choice) for branch in range(min(counter.branches, 6)) for choice in range(1, 4)]
+    policies: list[tuple[set[int] | None, tuple[int, int] | None]] = [(None, None), (set(), None)]
+    policies += [(present, None) for present in alone]
+    policies += [(None, alternative) for alternative in alternatives]
+    # An alternative (a sign, a separator) together with each optional part alone, and the part it guards.
+    policies += [(present | {0}, alternative) for alternative in alternatives[:3] for present in alone]
+    found: list[str] = []
+    for present, alternative in policies:
+        text = _Writer(present, alternative).write(parsed.data if hasattr(parsed, "data") else parsed)
+        if text in found or len(text) > 200:
+            continue
+        matched = compiled.fullmatch(text) if fullmatch else compiled.search(text)
+        if matched:
+            found.append(text)
+        if len(found) >= limit:
+            break
+    return found

@@ -25,7 +25,7 @@ from fireside.testgen.render import RenderedFile, TargetImport, render_file
 from fireside.testgen.report import Report
 from fireside.testgen.rounds import Budget, run_rounds
 from fireside.testgen.sandbox import isolation
-from fireside.testgen.verify import Verdict, collect_check, run_candidates, verify
+from fireside.testgen.verify import Verdict, classify, collect_check, run_candidates, verify
 
 __all__ = ["Options", "Target", "TestFilePlan", "default_tests_dir", "generate_tests", "plan_tests_for_symbol", "resolve_target"]
 
@@ -34,6 +34,9 @@ __all__ = ["Options", "Target", "TestFilePlan", "default_tests_dir", "generate_t
 Progress = Callable[[str, int, "int | None"], None]
 _RESERVED = {"st", "pytest", "given", "example", "assume", "unittest", "sys", "Path", "instance", "result"}
 _PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
+# A coverage round's candidate is one call, or a strategy drawn from a regex: one that needs longer than this
+# is not worth the module's time budget.
+ROUND_TEST_SECONDS = 8.0
 
 
 @dataclass(frozen=True)
@@ -238,7 +241,7 @@ def _coverage_rounds(
     def run(specs: list[TestSpec]):  # noqa: ANN202
         return run_candidates(
             render(specs), [s.name for s in specs], python=options.python, pythonpath=[str(target.import_root)],
-            limit=options.limit, coverage_of=target.path, cancel=options.cancel,
+            limit=min(options.limit, ROUND_TEST_SECONDS), coverage_of=target.path, cancel=options.cancel,
         )
 
     result = run_rounds(
@@ -251,6 +254,43 @@ def _coverage_rounds(
     report.round_dropped = result.dropped
     report.branch_after = branches.percent(result.arcs)
     return _combine(result.specs, SpecFactory(module, alias, used))
+
+
+def _confirm(
+    target: Target, module: ModuleInfo, report: Report, options: Options, render: Callable[[list[TestSpec]], str],
+    tell: Progress,
+) -> None:
+    """Run every kept test once more, as it will be written: new random inputs catch a test that passed by
+    luck (it is then reported, with evidence, or dropped), and this run measures the final branch coverage."""
+    kept = [index for index, verdict in enumerate(report.verdicts) if verdict.status == "kept"]
+    if not kept:
+        return
+    tell("confirmed", 0, len(kept))
+    specs = [report.verdicts[index].spec for index in kept]
+    result = run_candidates(
+        render(specs), [s.name for s in specs], python=options.python, pythonpath=[str(target.import_root)],
+        limit=options.limit, coverage_of=target.path, cancel=options.cancel,
+    )
+    for index in kept:
+        verdict = report.verdicts[index]
+        outcome = result.outcomes.get(verdict.spec.name)
+        if outcome is None:
+            continue
+        kind, reason = classify(outcome, verdict.spec, target.path)
+        if kind == "pass":
+            report.verdicts[index] = replace(verdict, arcs=verdict.arcs | (outcome.arcs or frozenset()))
+        elif kind == "bug":
+            report.verdicts[index] = Verdict(verdict.spec, "bug", reason, outcome.falsifying, verdict.attempts + 1,
+                                             outcome.arcs or frozenset())
+        else:
+            report.verdicts[index] = Verdict(verdict.spec, "dropped", f"failed when run again: {reason}",
+                                             outcome.falsifying, verdict.attempts + 1)
+    tell("confirmed", len(kept), len(kept))
+    branches = branch_map(module.source)
+    if branches is not None and not any(n.startswith("coverage not measured") for n in report.notes):
+        report.branch_after = branches.percent(
+            frozenset().union(*(v.arcs for v in report.verdicts if v.status in {"kept", "bug"}))
+        )
 
 
 def _build(
@@ -301,6 +341,7 @@ def _build(
         used = {spec.name for group in groups for spec in group}
         added = _coverage_rounds(target, module, report, alias, used, options, candidates, tell, started)
         report.verdicts = report.verdicts + [Verdict(spec, "kept", "added by a coverage round") for spec in added]
+        _confirm(target, module, report, options, candidates, tell)
         specs = [v.spec for v in report.verdicts if v.status in {"kept", "bug"}]
     else:
         report.verdicts = [Verdict(group[0], "kept", "not run") for group in groups]
@@ -447,3 +488,25 @@ def plan_tests_for_symbol(
         existed = result.path.exists()
         old = result.path.read_text(encoding="utf-8") if existed else None
     return TestFilePlan(result.path, result.text, existed, old, report.summary(), report, rendered)
+
+
+def test_file_for(source_path: Path | str, tests_dir: Path | str | None = None) -> Path:
+    """Where `plan_tests_for_symbol` puts the tests of `source_path` (before any writing beside it)."""
+    module_name, _ = _module_for_file(Path(source_path))
+    tests = Path(tests_dir) if tests_dir else default_tests_dir(Path(source_path))
+    return tests / f"test_{module_name.rsplit('.', 1)[-1]}.py"
+
+
+def merge_into(plan: TestFilePlan, path: Path, text: str) -> TestFilePlan:
+    """The plan merged again, into `text`: the buffer of the test file `path` changed while the tests were
+    generated (the new text is compiled, never run)."""
+    if plan.rendered is None:
+        return plan
+    result = merge(path, text, plan.rendered)
+    if result.action == "beside":
+        existed = result.path.exists()
+        old = result.path.read_text(encoding="utf-8") if existed else None
+    else:
+        existed, old = True, text
+        compile(result.text, str(path), "exec")
+    return replace(plan, path=result.path, new_text=result.text, existed=existed, old_text=old)

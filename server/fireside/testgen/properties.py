@@ -357,11 +357,11 @@ class _Planner:
             if not guard.simple or not params_read <= names:
                 earlier.append(guard)
                 continue
-            annotated = {p.name for p in function.params if p.annotation is not None}
-            if "isinstance(" in ast.unparse(guard.test) and params_read <= annotated:
+            typed = {p.param.name for p in planned if p.origin != "fallback"}
+            if "isinstance(" in ast.unparse(guard.test) and params_read <= typed:
                 earlier.append(guard)
                 type_checks.append(guard)
-                continue  # a type check on an annotated parameter: its strategy never reaches that side
+                continue  # a type check on a typed parameter: its strategy never reaches that side (a round may)
             given = []
             for strategy in planned:
                 source = strategy.source
@@ -619,6 +619,10 @@ class SpecFactory:
 
     def unique(self, name: str) -> str:
         return self._planner.unique(name)
+
+    def kinds(self, function: FunctionInfo) -> dict[str, str | None]:
+        """The kind ("str", "int"...) of each parameter's strategy, None when unknown."""
+        return {p.param.name: (p.kind if p.origin != "fallback" else None) for p in self._planner.arguments(function)}
 
     def _base(self, function: FunctionInfo) -> tuple[str, tuple[str, str] | None, str | None, list[ParamStrategy]] | None:
         if function.is_async or function.method_kind == "property":

@@ -186,6 +186,23 @@ def _fits(call: dict[str, str], function: FunctionInfo) -> bool:
     return True
 
 
+_KIND_TYPES = {"str": (str,), "bytes": (bytes,), "int": (int,), "float": (int, float), "bool": (bool,),
+               "complex": (int, float, complex)}
+
+
+def _literal_fits(source: str, kind: str | None) -> bool:
+    """Does a mined literal fit the kind of the parameter's strategy? (An unknown kind takes anything.)"""
+    if kind not in _KIND_TYPES:
+        return True
+    try:
+        value = ast.literal_eval(source)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return True
+    if isinstance(value, bool) and kind != "bool":
+        return False
+    return isinstance(value, _KIND_TYPES[kind])
+
+
 @dataclass
 class _Context:
     module: ModuleInfo
@@ -199,8 +216,10 @@ def _mined_candidates(ctx: _Context, gap: FunctionGap) -> list[TestSpec]:
     function, module = gap.function, ctx.module
     lines = {line for line, _ in gap.missing} | set(gap.lines)
     values: list[tuple[dict[str, str], str]] = []
+    kinds = ctx.factory.kinds(function)
     for mined in mine_values(function, module, lines):
-        values.append(({mined.param: mined.source}, f"from {mined.why}"))
+        if mined.other_type or _literal_fits(mined.source, kinds.get(mined.param)):
+            values.append(({mined.param: mined.source}, f"from {mined.why}"))
     for call in doctest_calls(function, [p.name for p in function.params]):
         values.append((call, "from the docstring's example"))
     specs: list[TestSpec] = []
@@ -210,6 +229,11 @@ def _mined_candidates(ctx: _Context, gap: FunctionGap) -> list[TestSpec]:
             specs.append(spec)
             ctx.tried.setdefault(id(function.node), []).append(_call_text(function, spec.examples[0]))
     for use in regex_uses(function, module, ctx.factory.alias):
+        shown = use.pattern if len(use.pattern) <= 40 else use.pattern[:37] + "..."
+        for example in use.examples[:16]:
+            spec = ctx.factory.with_inputs(function, {use.param: example}, f"matches {shown} (line {use.line})")
+            if spec is not None:
+                specs.append(spec)
         spec = ctx.factory.matching(function, use.param, use.pattern, use.fullmatch)
         if spec is not None:
             specs.append(spec)
@@ -235,7 +259,9 @@ def _model_candidates(
     shown = " ".join(answer.split())[:160]
     log.append(f"{function.qualname} (lines {lines}): the model proposed {len(calls)} call(s): {callee_text(function)}({shown}")
     specs = []
-    for call in [c for c in calls if _fits(c, function)][:4]:
+    # Calls whose literals fit the declared types first (a small model often passes 2000 for a date string);
+    # the others may still reach a type check's branch.
+    for call in sorted(calls, key=lambda c: not _fits(c, function))[:4]:
         text = _call_text(function, call)
         if text in ctx.tried.get(id(function.node), []):
             continue

@@ -104,8 +104,10 @@ def run_candidates(
     coverage_of: Path | None = None,
     cancel: threading.Event | None = None,
     limits: Limits | None = None,
+    shrink: bool = False,
 ) -> RunResult:
-    """Run the named tests of `text`, one by one, each under `limit` seconds, in the sandbox.
+    """Run the named tests of `text`, one by one, each under `limit` seconds, in the sandbox. Failures are
+    shrunk to a minimal example only with `shrink` (it can cost more than finding them).
 
     Raises sandbox.RunCancelled when `cancel` is set (the run's processes are killed first).
     """
@@ -115,6 +117,8 @@ def run_candidates(
     env = {"HYPOTHESIS_STORAGE_DIRECTORY": str(hypothesis_cache())}
     if coverage_of is not None:
         env["FIRESIDE_COVERAGE_OF"] = str(coverage_of)
+    if shrink:
+        env["FIRESIDE_SHRINK"] = "1"
     with scratch_directory() as scratch:
         candidate = scratch / CANDIDATES_NAME
         candidate.write_text(text, encoding="utf-8")
@@ -304,7 +308,27 @@ def verify(
             if progress:
                 progress(1)
         pending = next_pending
+    _shrink_bugs(verdicts, render, target_file=target_file, python=python, pythonpath=pythonpath, limit=limit,
+                 coverage_of=coverage_of, cancel=cancel)
     return [verdicts[index] for index in range(len(groups))], None
+
+
+def _shrink_bugs(verdicts: dict[int, Verdict], render: Callable[[list[TestSpec]], str], *, target_file: Path | None,
+                 python: str | None, pythonpath: Sequence[str], limit: float, coverage_of: Path | None,
+                 cancel: threading.Event | None) -> None:
+    """Run the likely bugs again with shrinking on, so each report shows the minimal falsifying example
+    (a failure that does not come back keeps the example it was found with)."""
+    bugs = {index: verdict for index, verdict in verdicts.items() if verdict.status == "bug" and verdict.spec.given}
+    if not bugs:
+        return
+    specs = [verdict.spec for verdict in bugs.values()]
+    result = run_candidates(render(specs), [s.name for s in specs], python=python, pythonpath=pythonpath,
+                            limit=max(limit, 30.0), coverage_of=coverage_of, cancel=cancel, shrink=True)
+    for index, verdict in bugs.items():
+        outcome = result.outcomes.get(verdict.spec.name)
+        if outcome is not None and outcome.status == "failed" and outcome.falsifying:
+            verdicts[index] = Verdict(verdict.spec, "bug", verdict.reason, outcome.falsifying, verdict.attempts,
+                                      verdict.arcs | (outcome.arcs or frozenset()))
 
 
 def collect_check(
