@@ -8,7 +8,7 @@ The executed arcs come from the sandboxed verification run (verify.py, one cover
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fireside.testgen.analysis import FunctionInfo, ModuleInfo
 
@@ -21,14 +21,29 @@ Arc = tuple[int, int]
 class BranchMap:
     branches: frozenset[Arc]  # every (line, destination) of a line with more than one exit
     statements: frozenset[int]
+    # A line inside a statement that spans lines -> the statement's first line: the tracer reports the line it
+    # ran, the branches are named by first lines (coverage.py translates the same way when it reports).
+    first_lines: dict[int, int] = field(default_factory=dict, compare=False, hash=False)
+
+    def _first(self, line: int) -> int:
+        return -self.first_lines.get(-line, -line) if line < 0 else self.first_lines.get(line, line)
 
     def covered(self, executed: Iterable[Arc]) -> frozenset[Arc]:
-        return self.branches & frozenset(executed)
+        return self.branches & frozenset((self._first(a), self._first(b)) for a, b in executed)
+
+    def within(self, spans: Iterable[tuple[int, int]]) -> BranchMap:
+        """Only the branches whose line is inside one of the (first, last) line spans."""
+        spans = list(spans)
+        keep = frozenset(arc for arc in self.branches if any(a <= arc[0] <= b for a, b in spans))
+        return BranchMap(keep, self.statements, self.first_lines)
 
     def percent(self, executed: Iterable[Arc]) -> float | None:
         if not self.branches:
             return None
         return 100.0 * len(self.covered(executed)) / len(self.branches)
+
+    def missing(self, executed: Iterable[Arc]) -> frozenset[Arc]:
+        return self.branches - self.covered(executed)
 
 
 @dataclass
@@ -59,7 +74,9 @@ def branch_map(source: str) -> BranchMap | None:
     except (CoverageException, SyntaxError, ValueError, AttributeError):
         return None
     branches = frozenset((line, dest) for line, dest in arcs if exits.get(line, 0) > 1 and line > 0)
-    return BranchMap(branches, frozenset(parser.statements))
+    lines = source.count("\n") + 1
+    first_lines = {n: parser.first_line(n) for n in range(1, lines + 1) if parser.first_line(n) != n}
+    return BranchMap(branches, frozenset(parser.statements), first_lines)
 
 
 def _innermost(functions: list[FunctionInfo], line: int) -> FunctionInfo | None:
@@ -83,7 +100,7 @@ def every_function(module: ModuleInfo) -> list[FunctionInfo]:
 
 def gaps(module: ModuleInfo, branches: BranchMap, executed: Iterable[Arc]) -> list[FunctionGap]:
     """Per function (innermost def around the branch line), the branch arcs not executed, most missed first."""
-    missing = sorted(branches.branches - frozenset(executed))
+    missing = sorted(branches.missing(executed))
     functions = every_function(module)
     by_function: dict[int, FunctionGap] = {}
     for arc in missing:

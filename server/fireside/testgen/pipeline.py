@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from fireside.testgen.analysis import ClassInfo, ModuleInfo, analyse_source
-from fireside.testgen.branches import branch_map, every_function
+from fireside.testgen.branches import branch_map, every_function, gaps
 from fireside.testgen.merge import MergeResult, merge, write_atomically
 from fireside.testgen.model import TextGenerator, suggest_types
 from fireside.testgen.properties import HEURISTIC_KINDS, SpecFactory, TestSpec, build_specs, functions_in_scope
@@ -216,12 +216,22 @@ def _combine(specs: list[TestSpec], factory: SpecFactory) -> list[TestSpec]:
     return list(combined.values()) + others
 
 
+def _branches_in_scope(module: ModuleInfo, symbol: str | None):  # noqa: ANN202 - BranchMap | None
+    """The module's branches; for one function, class or method, only those inside it."""
+    branches = branch_map(module.source)
+    if branches is None or symbol is None:
+        return branches
+    functions, classes = functions_in_scope(module, symbol)
+    spans = [(f.lineno, f.end_lineno) for f in functions] + [(c.lineno, c.end_lineno) for c in classes]
+    return branches.within(spans)
+
+
 def _coverage_rounds(
     target: Target, module: ModuleInfo, report: Report, alias: str, used: set[str], options: Options,
     render: Callable[[list[TestSpec]], str], tell: Progress, started: float,
 ) -> list[TestSpec]:
     """Run the coverage rounds after verification; the tests they add (already verified)."""
-    branches = branch_map(module.source)
+    branches = _branches_in_scope(module, target.symbol)
     if branches is None:
         report.notes.append("branch coverage not measured: coverage.py cannot parse the module here")
         return []
@@ -244,10 +254,18 @@ def _coverage_rounds(
             limit=min(options.limit, ROUND_TEST_SECONDS), coverage_of=target.path, cancel=options.cancel,
         )
 
+    # Fuzz tests kept with fewer parameters drawn than the function takes (the retry that leaves optional
+    # parameters at their defaults, or none kept at all): the rounds try the others one by one.
+    drawn: dict[str, set[str]] = {}
+    for verdict in report.verdicts:
+        if verdict.spec.kind == "no_exception" and verdict.spec.name.endswith("_fuzz"):
+            names = {name for name, _ in verdict.spec.given if name != "instance"}
+            drawn[verdict.spec.qualname] = names if verdict.status in {"kept", "bug"} else set()
     result = run_rounds(
         module, SpecFactory(module, alias, used), branches, executed, run, target_file=target.path,
         budget=Budget(options.rounds, options.time_budget), started=started, generator=options.generator,
         scope=scope, progress=lambda number, _: tell("coverage round", 1, options.rounds), cancel=options.cancel,
+        drawn=drawn,
     )
     report.rounds = result.log
     report.model_log.extend(result.model_log)
@@ -286,11 +304,11 @@ def _confirm(
             report.verdicts[index] = Verdict(verdict.spec, "dropped", f"failed when run again: {reason}",
                                              outcome.falsifying, verdict.attempts + 1)
     tell("confirmed", len(kept), len(kept))
-    branches = branch_map(module.source)
+    branches = _branches_in_scope(module, target.symbol)
     if branches is not None and not any(n.startswith("coverage not measured") for n in report.notes):
-        report.branch_after = branches.percent(
-            frozenset().union(*(v.arcs for v in report.verdicts if v.status in {"kept", "bug"}))
-        )
+        executed = frozenset().union(*(v.arcs for v in report.verdicts if v.status in {"kept", "bug"}))
+        report.branch_after = branches.percent(executed)
+        report.missed = {gap.function.qualname: gap.lines for gap in gaps(module, branches, executed)}
 
 
 def _build(
@@ -386,14 +404,15 @@ def generate_tests(
     options = options or Options()
     tests_dir = tests_dir or default_tests_dir(target.path)
     source = target.path.read_text(encoding="utf-8")
+    path = tests_dir / f"test_{target.short}.py"
+    # Read before the (long) generation: a change made to the file meanwhile makes the write refuse.
+    existing = path.read_text(encoding="utf-8") if write and path.exists() else None
     rendered, report, target_import = _build(target, source, tests_dir, options, progress)
     if rendered is None:
         return None, report, None
     if not write:
         _check(rendered.text, target, target_import, options, report)
         return rendered.text, report, None
-    path = tests_dir / f"test_{target.short}.py"
-    existing = path.read_text(encoding="utf-8") if path.exists() else None
     result = merge(path, existing, rendered)
     _check(result.text, target, target_import, options, report)
     if report.collect_ok is False and result.action == "merge":

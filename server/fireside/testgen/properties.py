@@ -697,3 +697,22 @@ class SpecFactory:
         if self._base(function) is None:
             return []
         return [s for s in self._planner.fuzz(function) if s.kind in {"no_exception", "raises"}]
+
+    def optional_names(self, function: FunctionInfo) -> list[str]:
+        """The optional parameters a strategy can draw (the others keep their defaults anyway)."""
+        return [p.param.name for p in self._planner.arguments(function) if p.param.has_default]
+
+    def with_optional(self, function: FunctionInfo, names: set[str]) -> TestSpec | None:
+        """The fuzz test of `function` drawing the required parameters and the optional ones in `names` (the
+        others at their defaults): when drawing all of them together fails, the ones that work alone."""
+        base = self._base(function)
+        if base is None:
+            return None
+        callee, instance, _, planned = base
+        chosen = [p for p in planned if not p.param.has_default or p.param.name in names]
+        if not any(p.param.name in names for p in chosen):
+            return None
+        label = "_".join(sorted(names)) if len(names) == 1 else "optional_parameters"
+        name = self.unique(f"test_{_slug(function.qualname, 40)}_with_{_slug(label, 30)}")
+        return self._spec(function, name, callee, instance, chosen,
+                          comment=f"{', '.join(sorted(names))} drawn; the other optional parameters at their defaults")

@@ -40,6 +40,7 @@ class Report:
     branch_after: float | None = None  # ... and with the coverage rounds' tests
     rounds: list[Any] = field(default_factory=list)  # rounds.RoundLog
     round_dropped: list[Verdict] = field(default_factory=list)  # round candidates that failed
+    missed: dict[str, list[int]] = field(default_factory=dict)  # function -> lines of branches no kept test takes
 
     @property
     def kept(self) -> list[Verdict]:
@@ -98,6 +99,7 @@ class Report:
             "rounds": [{"round": r.number, "source": r.source, "candidates": r.candidates, "kept": r.kept,
                         "branch_coverage": _rounded(r.branch_percent), "seconds": round(r.seconds, 1)} for r in self.rounds],
             "round_dropped": [{"test": v.spec.name, "reason": v.reason} for v in self.round_dropped],
+            "missed_branches": self.missed,
         }
 
     def print(self, console: Any) -> None:
@@ -111,6 +113,9 @@ class Report:
             percent = f"{log.branch_percent:.0f}%" if log.branch_percent is not None else "?"
             console.print(f"coverage round {log.number} ({log.source}): {log.kept} of {log.candidates} candidates "
                           f"kept, branch coverage {percent}, {log.seconds:.0f}s")
+        if self.missed:
+            shown = "; ".join(f"{name} (lines {', '.join(map(str, lines[:8]))})" for name, lines in list(self.missed.items())[:8])
+            console.print(f"branches no test reaches: {shown}")
         if self.bugs:
             table = Table(title="Likely bugs", show_lines=True)
             table.add_column("test")

@@ -85,8 +85,19 @@ def _conditions(function: FunctionInfo, gap: FunctionGap) -> list[str]:
     return needs
 
 
+_OPENINGS = {"str": "'", "bytes": "b'", "list": "[", "dict": "{", "tuple": "(", "set": "{"}
+
+
+def answer_opening(function: FunctionInfo, kinds: dict[str, str | None]) -> str:
+    """How the answer starts after `f(`: the opening of the first argument's literal when its type is known
+    (`'` for a str). A small model then writes a string, where it would otherwise often write a number."""
+    first = next((p for p in function.params if p.kind in {"positional_only", "positional_or_keyword"}), None)
+    return _OPENINGS.get(kinds.get(first.name) or "", "") if first is not None else ""
+
+
 def build_prompt(
-    module: ModuleInfo, function: FunctionInfo, gap: FunctionGap, tried: Sequence[str] = (), *, hints: bool = False
+    module: ModuleInfo, function: FunctionInfo, gap: FunctionGap, tried: Sequence[str] = (), *, hints: bool = False,
+    opening: str = "",
 ) -> str:
     """CoverUp's question, as an instruction in the chat format of Qwen (ChatML, written as text: the
     engine never turns text into control tokens) ending in the start of the answer: the function with its
@@ -133,14 +144,15 @@ def build_prompt(
     return (
         "<|im_start|>system\nYou write inputs for Python tests.<|im_end|>\n"
         f"<|im_start|>user\n```python\n{code}\n```\n{question}<|im_end|>\n"
-        f"<|im_start|>assistant\n```python\n{callee}("
+        f"<|im_start|>assistant\n```python\n{callee}({opening}"
     )
 
 
-def parse_calls(answer: str, function: FunctionInfo) -> list[dict[str, str]]:
-    """The calls of `function` with literal arguments in the model's answer, bound to parameter names."""
+def parse_calls(answer: str, function: FunctionInfo, opening: str = "") -> list[dict[str, str]]:
+    """The calls of `function` with literal arguments in the model's answer (which continues `f(` and
+    `opening`), bound to parameter names."""
     callee = _call_text(function, {}).split("(")[0]
-    text = f"{callee}(" + answer.split("```")[0]
+    text = f"{callee}({opening}" + answer.split("```")[0]
     names = [p.name for p in function.params]
     found: list[dict[str, str]] = []
     for line in text.splitlines():
@@ -210,6 +222,11 @@ class _Context:
     branches: BranchMap
     scope: set[int] | None  # ids of the function nodes the rounds may target (None: every function)
     tried: dict[int, list[str]]
+    asked: set[int] = field(default_factory=set)  # functions the model was asked about already
+    drawn: dict[str, set[str]] = field(default_factory=dict)  # qualname -> parameters its kept fuzz test draws
+    ablations: dict[str, tuple[FunctionInfo, str]] = field(default_factory=dict)  # test name -> (function, parameter)
+    works_alone: dict[int, set[str]] = field(default_factory=dict)  # function -> optional parameters that pass alone
+    joined: set[int] = field(default_factory=set)
 
 
 def _mined_candidates(ctx: _Context, gap: FunctionGap) -> list[TestSpec]:
@@ -239,25 +256,53 @@ def _mined_candidates(ctx: _Context, gap: FunctionGap) -> list[TestSpec]:
             specs.append(spec)
     if function.name.startswith("_"):
         specs.extend(ctx.factory.direct(function))
+    elif function.qualname in ctx.drawn:
+        # Its fuzz test passed only with some optional parameters left at their defaults: each one alone.
+        for name in ctx.factory.optional_names(function):
+            if name in ctx.drawn[function.qualname]:
+                continue
+            spec = ctx.factory.with_optional(function, {name})
+            if spec is not None:
+                ctx.ablations[spec.name] = (function, name)
+                specs.append(spec)
+    return specs
+
+
+def _joined_candidates(ctx: _Context, missing: list[FunctionGap]) -> list[TestSpec]:
+    """For each function, the optional parameters that passed alone, drawn together."""
+    specs = []
+    for gap in missing:
+        key = id(gap.function.node)
+        names = ctx.works_alone.get(key, set())
+        if len(names) >= 2 and key not in ctx.joined:
+            ctx.joined.add(key)
+            spec = ctx.factory.with_optional(gap.function, names | ctx.drawn.get(gap.function.qualname, set()))
+            if spec is not None:
+                specs.append(spec)
     return specs
 
 
 def _model_candidates(
-    ctx: _Context, gap: FunctionGap, generator: TextGenerator, log: list[str]
+    ctx: _Context, gap: FunctionGap, generator: TextGenerator, log: list[str], again: bool
 ) -> list[TestSpec]:
+    """The model's calls for one function's missed lines. Asked `again`, it also gets what the missed
+    branches need and the calls tried so far (greedy decoding would repeat its first answer otherwise)."""
     function = gap.function
     if function.method_kind not in {"function", "staticmethod", "classmethod"} or function.is_async:
         return []
-    prompt = build_prompt(ctx.module, function, gap)
+    opening = answer_opening(function, ctx.factory.kinds(function))
+    tried = ctx.tried.get(id(function.node), []) if again else []
+    prompt = build_prompt(ctx.module, function, gap, tried, hints=again, opening=opening)
     try:
         answer = generator.generate(prompt, max_tokens=80, stop=["```", "<|im_end|>", "\n\n"])
     except Exception as error:  # noqa: BLE001 - a model failure costs this function its round
         log.append(f"{function.qualname}: the model failed ({type(error).__name__}: {error})")
         return []
-    calls = parse_calls(answer, function)
+    calls = parse_calls(answer, function, opening)
     lines = ", ".join(str(n) for n in gap.lines[:6])
     shown = " ".join(answer.split())[:160]
-    log.append(f"{function.qualname} (lines {lines}): the model proposed {len(calls)} call(s): {callee_text(function)}({shown}")
+    log.append(f"{function.qualname} (lines {lines}): the model proposed {len(calls)} call(s): "
+               f"{callee_text(function)}({opening}{shown}")
     specs = []
     # Calls whose literals fit the declared types first (a small model often passes 2000 for a date string);
     # the others may still reach a type check's branch.
@@ -286,10 +331,16 @@ def run_rounds(
     scope: list[FunctionInfo] | None = None,
     progress: Callable[[int, str], None] | None = None,
     cancel: threading.Event | None = None,
+    drawn: dict[str, set[str]] | None = None,
 ) -> RoundsResult:
-    """Rounds of candidates for the missed branches; returns the tests worth adding and what they cover."""
-    result = RoundsResult(arcs=executed)
-    ctx = _Context(module, factory, branches, {id(f.node) for f in scope} if scope is not None else None, {})
+    """Rounds of candidates for the missed branches; returns the tests worth adding and what they cover.
+
+    `drawn`: for each function whose kept fuzz test leaves optional parameters at their defaults, the
+    parameters it draws (round 1 then tries each other optional parameter alone, round 2 those that worked
+    together)."""
+    result = RoundsResult(arcs=branches.covered(executed))  # branch arcs only, named by first lines
+    ctx = _Context(module, factory, branches, {id(f.node) for f in scope} if scope is not None else None, {},
+                   drawn=dict(drawn or {}))
     model_round = False
     for number in range(1, budget.rounds + 1):
         if (cancel is not None and cancel.is_set()) or time.monotonic() - started > budget.seconds:
@@ -307,22 +358,23 @@ def run_rounds(
             source = "mined"
             model_round = True
         else:
-            if generator is None:
-                break
-            source = "model"
+            candidates.extend(_joined_candidates(ctx, missing))
+            source = "model" if generator is not None else "mined"
             per_call = None
-            for gap in missing[:_MAX_MODEL_FUNCTIONS]:
+            for gap in (missing[:_MAX_MODEL_FUNCTIONS] if generator is not None else []):
                 elapsed = time.monotonic() - started
                 if per_call is not None and elapsed + per_call > budget.seconds:
                     break
                 if cancel is not None and cancel.is_set():
                     break
                 asked = time.monotonic()
-                candidates.extend(_model_candidates(ctx, gap, generator, result.model_log))
+                again = id(gap.function.node) in ctx.asked
+                ctx.asked.add(id(gap.function.node))
+                candidates.extend(_model_candidates(ctx, gap, generator, result.model_log, again))
                 per_call = time.monotonic() - asked
         if not candidates:
             result.log.append(RoundLog(number, source, 0, 0, branches.percent(result.arcs), time.monotonic() - round_started))
-            if source == "model":
+            if number > 1:
                 break
             continue
         outcome = run(candidates)
@@ -334,6 +386,9 @@ def run_rounds(
             kind, reason = classify(ran, spec, target_file)
             if kind == "pass":
                 passing.append((spec, branches.covered(ran.arcs or ())))
+                if spec.name in ctx.ablations:
+                    function, name = ctx.ablations[spec.name]
+                    ctx.works_alone.setdefault(id(function.node), set()).add(name)
             else:
                 result.dropped.append(Verdict(spec, "dropped", f"round {number}: {reason}", ran.falsifying))
         kept = 0
