@@ -142,3 +142,15 @@ def test_rounds_with_the_real_model(fixtures, tmp_path):
     name = getattr(getattr(generator, "info", None), "name", "")
     if "qwen" in name.lower():  # Qwen2.5-Coder 0.5B proposes an ISO date; Gemma 3 270M does not (eval/RESULTS.md)
         assert "proposed by the model" in text and report.branch_after > report.branch_before
+
+
+def test_the_budget_stops_the_rounds_but_not_verification(fixtures, tmp_path, capsys):
+    from fireside.cli import main
+
+    target = resolve_target(str(fixtures / "branchy.py") + "::respond")
+    _, spent, _ = generate_tests(target, tests_dir=tmp_path, write=False, options=Options(time_budget=0.001))
+    assert spent.rounds == [] and spent.verified and spent.kept  # verified, but no round started
+    _, none, _ = generate_tests(target, tests_dir=tmp_path, write=False, options=Options(rounds=0))
+    assert none.rounds == [] and not [v for v in none.verdicts if v.reason == "added by a coverage round"]
+    assert main(["testgen", str(fixtures / "branchy.py"), "--rounds", "-1", "--no-model"]) == 2
+    assert "--rounds must be 0 or more" in " ".join(capsys.readouterr().err.split())

@@ -364,8 +364,19 @@ async def resolve_tests(ls: FiresideServer, action: types.CodeAction) -> types.C
         token.add_done_callback(lambda future: cancel.set() if future.cancelled() else None)
     report = _reporter(ls, loop, progress)
 
-    def stage_done(stage: str, done: int, total: int | None) -> None:
-        report(f"{stage} {done}/{total or '?'}", int(100 * done / total) if total else None)
+    done: dict[str, int] = {}
+    totals: dict[str, int] = {}
+
+    def stage_done(stage: str, advance: int, total: int | None) -> None:
+        # `advance` is how far the stage moved (the CLI's progress bars take it as is); shown as a count.
+        if total is not None:
+            totals[stage] = total
+        done[stage] = min(done.get(stage, 0) + advance, totals.get(stage, 1 << 30))
+        whole = totals.get(stage)
+        label = {"coverage round": "coverage round", "confirmed": "tests run again"}.get(stage, f"tests {stage}")
+        if stage == "analysed":
+            label = "functions analysed"
+        report(f"{label} {done[stage]}/{whole or '?'}", int(100 * done[stage] / whole) if whole else None)
 
     test_path = test_file_for(path)
     test_uri = test_path.resolve().as_uri()
