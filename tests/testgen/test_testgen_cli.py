@@ -154,7 +154,7 @@ def test_editor_plan_for_symbol(fixtures, tmp_path):
     assert plan.path == tmp_path / "test_small.py" and not plan.existed and plan.old_text is None
     assert {"test_clamp_fuzz", "test_clamp_raises_valueerror_when_low_high"} == set(_test_names(plan.new_text))
     assert not plan.path.exists()  # the editor applies the edit, not us
-    assert {stage for stage, _, _ in seen} == {"analysed", "generated", "verified"}
+    assert {stage for stage, _, _ in seen} == {"analysed", "generated", "verified", "confirmed"}
     assert "2 pass" in plan.summary
     plan.path.write_text(plan.new_text)
     again = plan_tests_for_symbol(fixtures / "small.py", source, line, tmp_path, options=Options(run=False))

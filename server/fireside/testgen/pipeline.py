@@ -37,6 +37,9 @@ _PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
 # A coverage round's candidate is one call, or a strategy drawn from a regex: one that needs longer than this
 # is not worth the module's time budget.
 ROUND_TEST_SECONDS = 8.0
+# Inputs per candidate that draws them (a regex strategy, an optional parameter): enough to see which
+# branches it takes; the kept ones are run again with Hypothesis's default before they are written.
+ROUND_EXAMPLES = 30
 
 
 @dataclass(frozen=True)
@@ -183,6 +186,9 @@ def _variants(module: ModuleInfo, alias: str, symbol: str | None, model_types: d
         if spec.kind in HEURISTIC_KINDS and spec.examples:
             # The guessed property, kept only on the inputs where it holds: its explicit examples.
             group.append(replace(group[-1], explicit=True, given=group[-1].given, examples=spec.examples))
+        elif spec.kind == "no_exception" and spec.examples and len(group) > 1:
+            # Last resort when every strategy fails: the call on its boundary examples only.
+            group.append(replace(spec, explicit=True))
         groups.append(group)
     return groups, skipped, imports | narrow_imports
 
@@ -198,21 +204,25 @@ def _notes(verdicts: list[Verdict]) -> dict[str, list[str]]:
     return notes
 
 
-def _combine(specs: list[TestSpec], factory: SpecFactory) -> list[TestSpec]:
-    """The rounds' one-input tests of a function, as one test per argument list with all their examples."""
-    combined: dict[tuple[str, tuple[str, ...]], TestSpec] = {}
+def _combine(specs: list[TestSpec], covered: dict[str, frozenset]) -> list[tuple[TestSpec, frozenset]]:
+    """The rounds' one-input tests of a function, as one test per argument list with all their examples, each
+    with the branches its inputs took."""
+    combined: dict[tuple[str, tuple[str, ...]], tuple[TestSpec, frozenset]] = {}
     others = []
     for spec in specs:
+        arcs = covered.get(spec.name, frozenset())
         if not (spec.explicit and spec.kind == "no_exception" and len(spec.examples) == 1):
-            others.append(spec)
+            others.append((spec, arcs))
             continue
         key = (spec.qualname, tuple(name for name, _ in spec.given))
         if key in combined:
-            combined[key].examples.append(spec.examples[0])
-            combined[key].example_notes.extend(spec.example_notes)
+            first, so_far = combined[key]
+            first.examples.append(spec.examples[0])
+            first.example_notes.extend(spec.example_notes)
+            combined[key] = (first, so_far | arcs)
         else:
-            combined[key] = replace(spec, examples=list(spec.examples), example_notes=list(spec.example_notes),
-                                    comment="inputs that reach branches the generated ones missed (coverage rounds)")
+            combined[key] = (replace(spec, examples=list(spec.examples), example_notes=list(spec.example_notes),
+                                     comment="inputs that reach branches the generated ones missed (coverage rounds)"), arcs)
     return list(combined.values()) + others
 
 
@@ -229,8 +239,8 @@ def _branches_in_scope(module: ModuleInfo, symbol: str | None):  # noqa: ANN202 
 def _coverage_rounds(
     target: Target, module: ModuleInfo, report: Report, alias: str, used: set[str], options: Options,
     render: Callable[[list[TestSpec]], str], tell: Progress, started: float,
-) -> list[TestSpec]:
-    """Run the coverage rounds after verification; the tests they add (already verified)."""
+) -> list[tuple[TestSpec, frozenset]]:
+    """Run the coverage rounds after verification; the tests they add (already verified), with what each covers."""
     branches = _branches_in_scope(module, target.symbol)
     if branches is None:
         report.notes.append("branch coverage not measured: coverage.py cannot parse the module here")
@@ -252,6 +262,7 @@ def _coverage_rounds(
         return run_candidates(
             render(specs), [s.name for s in specs], python=options.python, pythonpath=[str(target.import_root)],
             limit=min(options.limit, ROUND_TEST_SECONDS), coverage_of=target.path, cancel=options.cancel,
+            max_examples=ROUND_EXAMPLES,
         )
 
     # Fuzz tests kept with fewer parameters drawn than the function takes (the retry that leaves optional
@@ -271,16 +282,18 @@ def _coverage_rounds(
     report.model_log.extend(result.model_log)
     report.round_dropped = result.dropped
     report.branch_after = branches.percent(result.arcs)
-    return _combine(result.specs, SpecFactory(module, alias, used))
+    return _combine(result.specs, result.covered)
 
 
 def _confirm(
     target: Target, module: ModuleInfo, report: Report, options: Options, render: Callable[[list[TestSpec]], str],
-    tell: Progress,
+    tell: Progress, *, groups: list[list[TestSpec]] | None = None, only: set[str] | None = None,
 ) -> None:
-    """Run every kept test once more, as it will be written: new random inputs catch a test that passed by
-    luck (it is then reported, with evidence, or dropped), and this run measures the final branch coverage."""
-    kept = [index for index, verdict in enumerate(report.verdicts) if verdict.status == "kept"]
+    """Run the kept tests once more, as they will be written: new random inputs catch a test that passed by
+    luck. It is then reported (with evidence), or replaced by its next variant (`groups`: the variants
+    verification tried, in order), or dropped. `only`: just these tests (by name)."""
+    kept = [index for index, verdict in enumerate(report.verdicts)
+            if verdict.status == "kept" and (only is None or verdict.spec.name in only)]
     if not kept:
         return
     tell("confirmed", 0, len(kept))
@@ -289,21 +302,39 @@ def _confirm(
         render(specs), [s.name for s in specs], python=options.python, pythonpath=[str(target.import_root)],
         limit=options.limit, coverage_of=target.path, cancel=options.cancel,
     )
+    retry: dict[int, list[TestSpec]] = {}
+    variants = {group[0].name: group for group in groups or []}
     for index in kept:
         verdict = report.verdicts[index]
         outcome = result.outcomes.get(verdict.spec.name)
         if outcome is None:
             continue
         kind, reason = classify(outcome, verdict.spec, target.path)
+        rest = variants.get(verdict.spec.name, [])[verdict.attempts:]
         if kind == "pass":
             report.verdicts[index] = replace(verdict, arcs=verdict.arcs | (outcome.arcs or frozenset()))
         elif kind == "bug":
             report.verdicts[index] = Verdict(verdict.spec, "bug", reason, outcome.falsifying, verdict.attempts + 1,
                                              outcome.arcs or frozenset())
+        elif rest:
+            retry[index] = rest
         else:
             report.verdicts[index] = Verdict(verdict.spec, "dropped", f"failed when run again: {reason}",
                                              outcome.falsifying, verdict.attempts + 1)
+    if retry:  # the narrower variants, verified as before
+        verdicts, _ = verify(
+            list(retry.values()), render, target_file=target.path, python=options.python,
+            pythonpath=[str(target.import_root)], limit=options.limit, coverage_of=target.path, cancel=options.cancel,
+        )
+        for (index, _), verdict in zip(retry.items(), verdicts, strict=True):
+            attempts = report.verdicts[index].attempts + verdict.attempts
+            reason = verdict.reason if verdict.status != "kept" else "passed once narrowed (the first variant failed when run again)"
+            report.verdicts[index] = replace(verdict, attempts=attempts, reason=reason)
     tell("confirmed", len(kept), len(kept))
+
+
+def _final_coverage(target: Target, module: ModuleInfo, report: Report) -> None:
+    """What the tests to be written cover, from the arcs their runs executed; what no test reaches."""
     branches = _branches_in_scope(module, target.symbol)
     if branches is not None and not any(n.startswith("coverage not measured") for n in report.notes):
         executed = frozenset().union(*(v.arcs for v in report.verdicts if v.status in {"kept", "bug"}))
@@ -356,10 +387,14 @@ def _build(
             report.seconds = time.monotonic() - started
             return None, report, target_import
         report.verdicts = verdicts
+        # Run again before the rounds measure what is missed: a test that passed by luck would hide branches.
+        _confirm(target, module, report, options, candidates, tell, groups=groups)
         used = {spec.name for group in groups for spec in group}
         added = _coverage_rounds(target, module, report, alias, used, options, candidates, tell, started)
-        report.verdicts = report.verdicts + [Verdict(spec, "kept", "added by a coverage round") for spec in added]
-        _confirm(target, module, report, options, candidates, tell)
+        report.verdicts = report.verdicts + [Verdict(spec, "kept", "added by a coverage round", arcs=arcs) for spec, arcs in added]
+        # The rounds' tests that draw inputs (an explicit example runs the same every time).
+        _confirm(target, module, report, options, candidates, tell, only={s.name for s, _ in added if not s.explicit})
+        _final_coverage(target, module, report)
         specs = [v.spec for v in report.verdicts if v.status in {"kept", "bug"}]
     else:
         report.verdicts = [Verdict(group[0], "kept", "not run") for group in groups]

@@ -54,6 +54,7 @@ class RoundLog:
 @dataclass
 class RoundsResult:
     specs: list[TestSpec] = field(default_factory=list)  # tests to add (kept: they pass and add coverage)
+    covered: dict[str, frozenset[Arc]] = field(default_factory=dict)  # test name -> the branches it took
     arcs: frozenset[Arc] = frozenset()  # what all kept tests cover, the new ones included
     log: list[RoundLog] = field(default_factory=list)
     model_log: list[str] = field(default_factory=list)
@@ -396,6 +397,7 @@ def run_rounds(
             if covered - result.arcs:
                 result.arcs = result.arcs | covered
                 result.specs.append(spec)
+                result.covered[spec.name] = covered
                 kept += 1
         result.log.append(RoundLog(number, source, len(candidates), kept, branches.percent(result.arcs),
                                    time.monotonic() - round_started))

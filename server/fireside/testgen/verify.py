@@ -20,6 +20,7 @@ With `coverage_of`, the same run measures which arcs of that file each test exec
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import threading
 import time
@@ -88,8 +89,6 @@ class RunResult:
 def hypothesis_cache() -> Path:
     """Hypothesis caches its unicode tables in its storage directory (default ./.hypothesis). Runs happen in
     fresh scratch folders, so without a shared cache every run rebuilds them, inside the time limit."""
-    import os
-
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "fireside" / "testgen-hypothesis"
 
@@ -105,6 +104,7 @@ def run_candidates(
     cancel: threading.Event | None = None,
     limits: Limits | None = None,
     shrink: bool = False,
+    max_examples: int | None = None,
 ) -> RunResult:
     """Run the named tests of `text`, one by one, each under `limit` seconds, in the sandbox. Failures are
     shrunk to a minimal example only with `shrink` (it can cost more than finding them).
@@ -119,6 +119,9 @@ def run_candidates(
         env["FIRESIDE_COVERAGE_OF"] = str(coverage_of)
     if shrink:
         env["FIRESIDE_SHRINK"] = "1"
+    if max_examples is not None:  # fewer inputs per test (never more than the suite's own setting)
+        current = int(os.environ.get("FIRESIDE_TESTGEN_MAX_EXAMPLES", "0") or 0)
+        env["FIRESIDE_TESTGEN_MAX_EXAMPLES"] = str(min(max_examples, current) if current else max_examples)
     with scratch_directory() as scratch:
         candidate = scratch / CANDIDATES_NAME
         candidate.write_text(text, encoding="utf-8")
