@@ -72,6 +72,8 @@ def test_values_are_mined_from_comparisons_prefixes_and_computed_values():
     # turns == 7 where turns, rest = divmod(angle, 360): the angle that gives it.
     assert ("angle", "2520") in {(v.param, v.source) for v in mine_values(sector, module)}
     # Only the lines asked for.
+    finite = analyse_source("import math\ndef f(x):\n    if not math.isfinite(float(x)):\n        return 0\n    return 1\n", "m")
+    assert {"float('inf')", "'nan'"} <= {v.source for v in mine_values(finite.find("f"), finite)}
     reset_line = PARSER.splitlines().index('    if cleaned == "reset":') + 1
     assert {v.source for v in mine_values(parse, module, {reset_line})} == {"'reset'"}
 

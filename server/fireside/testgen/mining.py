@@ -209,6 +209,14 @@ def mine_values(function: FunctionInfo, module: ModuleInfo, lines: set[int] | No
                     if isinstance(value, (int, float)) and not isinstance(value, bool) and isinstance(this, ast.Name):
                         add(param, value + 1, f"`{ast.unparse(node)[:60]}` on line {line}", line)
                         add(param, value - 1, f"`{ast.unparse(node)[:60]}` on line {line}", line)
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args
+              and node.func.attr in {"isfinite", "isinf", "isnan"} and ast.unparse(node.func.value) in {"math", "cmath", "numpy", "np"}):
+            # The values a finiteness check tells apart: infinity and NaN, as floats and as the strings float() reads.
+            param = _param_in(node.args[0], origin)
+            for value in ("float('inf')", "float('nan')", "'inf'", "'-inf'", "'nan'"):
+                mined = MinedValue(param, value, f"`{ast.unparse(node)[:60]}` on line {line}", line, True) if param else None
+                if mined is not None and mined not in found:
+                    found.append(mined)
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             method, receiver = node.func.attr, node.func.value
             param = _param_in(receiver, origin)
@@ -230,14 +238,6 @@ def mine_values(function: FunctionInfo, module: ModuleInfo, lines: set[int] | No
             elif method in _STRING_TESTS:
                 mined = MinedValue(param, _STRING_TESTS[method], why, line)
                 if mined not in found:
-                    found.append(mined)
-        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args
-              and node.func.attr in {"isfinite", "isinf", "isnan"} and ast.unparse(node.func.value) in {"math", "cmath", "numpy", "np"}):
-            # The values a finiteness check tells apart: infinity and NaN, as floats and as the strings float() reads.
-            param = _param_in(node.args[0], origin)
-            for value in ("float('inf')", "float('nan')", "'inf'", "'-inf'", "'nan'"):
-                mined = MinedValue(param, value, f"`{ast.unparse(node)[:60]}` on line {line}", line, True) if param else None
-                if mined is not None and mined not in found:
                     found.append(mined)
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "isinstance" and len(node.args) == 2:
             # The other side of a type check: a value of another type (the guard's raise, the conversion).

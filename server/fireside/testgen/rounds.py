@@ -235,7 +235,11 @@ def _mined_candidates(ctx: _Context, gap: FunctionGap) -> list[TestSpec]:
     lines = {line for line, _ in gap.missing} | set(gap.lines)
     values: list[tuple[dict[str, str], str]] = []
     kinds = ctx.factory.kinds(function)
+    seen: set[tuple[str, str]] = set()
     for mined in mine_values(function, module, lines):
+        if (mined.param, mined.source) in seen:
+            continue
+        seen.add((mined.param, mined.source))
         if mined.other_type or _literal_fits(mined.source, kinds.get(mined.param)):
             values.append(({mined.param: mined.source}, f"from {mined.why}"))
     for call in doctest_calls(function, [p.name for p in function.params]):
