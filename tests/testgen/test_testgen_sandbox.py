@@ -169,3 +169,37 @@ def test_users_modules_named_like_fireside_modules_are_the_ones_tested(tmp_path)
         assert result.import_error is None, result.import_error
         oracle = next(v for v in result.verdicts if v.spec.kind == "oracle")
         assert oracle.status == "kept", (name, oracle.reason)
+
+
+def test_one_run_at_a_time(monkeypatch):
+    from fireside.testgen import sandbox
+
+    active, most = [0], [0]
+    real_popen = sandbox.subprocess.Popen
+
+    class Counted(real_popen):  # type: ignore[misc, valid-type]
+        def __init__(self, *args, **kwargs):  # noqa: ANN002, ANN003
+            active[0] += 1
+            most[0] = max(most[0], active[0])
+            super().__init__(*args, **kwargs)
+
+        def wait(self, timeout=None):  # noqa: ANN001
+            code = super().wait(timeout)
+            if not hasattr(self, "_counted_out"):
+                self._counted_out = True
+                active[0] -= 1
+            return code
+
+    monkeypatch.setattr(sandbox.subprocess, "Popen", Counted)
+
+    def run() -> None:
+        with scratch_directory() as scratch:
+            (scratch / "nap.py").write_text("import time\ntime.sleep(0.5)\n")
+            run_python(["nap.py"], python=None, scratch=scratch, timeout=60)
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert most[0] == 1 and active[0] == 0
