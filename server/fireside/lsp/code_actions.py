@@ -387,7 +387,7 @@ async def resolve_tests(ls: FiresideServer, action: types.CodeAction) -> types.C
         generator=model if ls.completions.engine is not None else None, cancel=cancel,
         rounds=ls.config.testgen_rounds, time_budget=float(ls.config.testgen_time_budget),
     )
-    note = isolation().note
+    note = (await asyncio.to_thread(isolation)).note  # probed once per process, off the event loop
     if note:
         ls.tell_once("testgen-isolation", f"Fireside: {note}")
     try:
