@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import logging
 import re
+import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -68,13 +69,17 @@ def parse_suggestion(answer: str) -> str | None:
 
 
 def suggest_types(
-    generator: TextGenerator, module: ModuleInfo, functions: list[FunctionInfo]
+    generator: TextGenerator, module: ModuleInfo, functions: list[FunctionInfo], deadline: float | None = None,
 ) -> tuple[dict[str, dict[str, str]], list[str]]:
-    """Model-suggested types by function qualname and parameter, and a log of what was asked and answered."""
+    """Model-suggested types by function qualname and parameter, and a log of what was asked and answered.
+    No question is asked after `deadline` (time.monotonic())."""
     ctx = StrategyContext(module, "m")
     suggestions: dict[str, dict[str, str]] = {}
     log = []
     for function, param in unresolved_params(module, functions):
+        if deadline is not None and time.monotonic() > deadline:
+            log.append(f"{function.qualname}({param}): not asked, the module's time budget is spent")
+            continue
         try:
             answer = generator.generate(build_prompt(module, function, param), max_tokens=16, stop=["`", "\n"])
         except Exception as error:  # noqa: BLE001 - a model failure only costs this suggestion

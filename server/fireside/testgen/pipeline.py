@@ -357,7 +357,9 @@ def _build(
     alias = _alias(target.short)
     model_types: dict[str, dict[str, str]] = {}
     if options.generator is not None:
-        model_types, report.model_log = suggest_types(options.generator, module, functions + [c.init for c in classes if c.init])
+        # Type questions may take a third of the module's budget: verification and the rounds need the rest.
+        model_types, report.model_log = suggest_types(options.generator, module, functions + [c.init for c in classes if c.init],
+                                                      deadline=started + options.time_budget / 3)
     groups, report.skipped, extra_imports = _variants(module, alias, target.symbol, model_types)
     target_import = _target_import(target, tests_dir, alias, options.python)
     report.generated = len(groups)

@@ -346,7 +346,7 @@ def run_rounds(
     result = RoundsResult(arcs=branches.covered(executed))  # branch arcs only, named by first lines
     ctx = _Context(module, factory, branches, {id(f.node) for f in scope} if scope is not None else None, {},
                    drawn=dict(drawn or {}))
-    model_round = False
+    mined_done = False
     for number in range(1, budget.rounds + 1):
         if (cancel is not None and cancel.is_set()) or time.monotonic() - started > budget.seconds:
             break
@@ -357,11 +357,11 @@ def run_rounds(
         if progress:
             progress(number, f"{sum(len(g.missing) for g in missing)} branches missed")
         candidates: list[TestSpec] = []
-        if not model_round:
+        if not mined_done:
             for gap in missing:
                 candidates.extend(_mined_candidates(ctx, gap))
             source = "mined"
-            model_round = True
+            mined_done = True
         else:
             candidates.extend(_joined_candidates(ctx, missing))
             source = "model" if generator is not None else "mined"
