@@ -40,6 +40,9 @@ ROUND_TEST_SECONDS = 8.0
 # Inputs per candidate that draws them (a regex strategy, an optional parameter): enough to see which
 # branches it takes; the kept ones are run again with Hypothesis's default before they are written.
 ROUND_EXAMPLES = 30
+# The run again of the kept tests draws twice Hypothesis's default number of inputs: a failure that shows
+# once in a few hundred inputs is caught here rather than in the user's first run.
+CONFIRM_EXAMPLES = 200
 
 
 @dataclass(frozen=True)
@@ -300,7 +303,7 @@ def _confirm(
     specs = [report.verdicts[index].spec for index in kept]
     result = run_candidates(
         render(specs), [s.name for s in specs], python=options.python, pythonpath=[str(target.import_root)],
-        limit=options.limit, coverage_of=target.path, cancel=options.cancel,
+        limit=options.limit * 2, coverage_of=target.path, cancel=options.cancel, max_examples=CONFIRM_EXAMPLES,
     )
     retry: dict[int, list[TestSpec]] = {}
     variants = {group[0].name: group for group in groups or []}
