@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from fireside.testgen.pipeline import generate_tests, resolve_target
+from fireside.testgen.pipeline import Options, generate_tests, resolve_target
 from fireside.testgen.properties import TestSpec
 from fireside.testgen.render import TargetImport, render_file
 from fireside.testgen.sandbox import Limits, RunCancelled, isolation, reduced_environment, run_python, scratch_directory
@@ -165,7 +165,8 @@ def test_users_modules_named_like_fireside_modules_are_the_ones_tested(tmp_path)
         (tmp_path / f"{name}.py").write_text(
             f'def which() -> str:\n    """\n    >>> which()\n    \'users {name}\'\n    """\n    return "users {name}"\n'
         )
-        _, result, _ = generate_tests(resolve_target(str(tmp_path / f"{name}.py")), tests_dir=tmp_path / "tests", write=False)
+        _, result, _ = generate_tests(resolve_target(str(tmp_path / f"{name}.py")), tests_dir=tmp_path / "tests", write=False,
+                                      options=Options(rounds=0))
         assert result.import_error is None, result.import_error
         oracle = next(v for v in result.verdicts if v.spec.kind == "oracle")
         assert oracle.status == "kept", (name, oracle.reason)
