@@ -7,23 +7,23 @@ module under test), so no user code ever runs without them.
 """
 
 import json
-import os
-import resource
 import runpy
 import sys
 
-_LIMITS = {
-    "memory": resource.RLIMIT_AS,
-    "processes": resource.RLIMIT_NPROC,
-    "file_size": resource.RLIMIT_FSIZE,
-    "cpu": resource.RLIMIT_CPU,
-}
+try:
+    import resource
+except ImportError:  # not a POSIX system: no limits to set (the parent's time limit still applies)
+    resource = None
 
 
 def _apply(limits):
+    if resource is None:
+        return sorted(limits)
+    names = {"memory": "RLIMIT_AS", "processes": "RLIMIT_NPROC", "file_size": "RLIMIT_FSIZE", "cpu": "RLIMIT_CPU"}
+    which_limit = {name: getattr(resource, constant) for name, constant in names.items() if hasattr(resource, constant)}
     refused = []
     for name, value in limits.items():
-        which = _LIMITS.get(name)
+        which = which_limit.get(name)
         if which is None or value is None:
             continue
         _, hard = resource.getrlimit(which)
