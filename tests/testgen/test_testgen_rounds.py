@@ -158,3 +158,18 @@ def test_the_budget_stops_the_rounds_but_not_verification(fixtures, tmp_path, ca
     assert none.rounds == [] and not [v for v in none.verdicts if v.reason == "added by a coverage round"]
     assert main(["testgen", str(fixtures / "branchy.py"), "--rounds", "-1", "--no-model"]) == 2
     assert "--rounds must be 0 or more" in " ".join(capsys.readouterr().err.split())
+
+
+def test_inputs_that_broke_a_test_are_tried_first_on_its_narrower_siblings():
+    from fireside.testgen.properties import SpecFactory
+    from fireside.testgen.rounds import falsifying_inputs
+
+    note = "Failing test case: test_p_fuzz(\n    string='',  # or any other generated value\n    separator='\\\\',\n)"
+    failed = falsifying_inputs(note)
+    assert failed == {"string": "''", "separator": "'\\\\'"}
+    module = analyse_source("import re\ndef p(string: str, separator: str = '-') -> str:\n    return re.sub('[^a-z]+', separator, string)\n", "m")
+    function = module.find("p")
+    # A separator that becomes a regex replacement gets the characters regexes treat specially as boundaries.
+    assert "\\\\" in [b.value for b in function.boundaries["separator"]]
+    spec = SpecFactory(module, "m", set()).with_optional(function, {"separator"}, [failed])
+    assert spec is not None and spec.examples == [{"string": "''", "separator": "'\\\\'"}]

@@ -34,6 +34,7 @@ _STR_METHODS = frozenset(
 )
 _LIST_METHODS = frozenset("append extend insert pop remove sort reverse".split())
 _DICT_METHODS = frozenset("items keys values get setdefault".split())
+_REGEX_CALLS = frozenset("compile match fullmatch search sub subn split findall finditer".split())
 
 
 @dataclass(frozen=True)
@@ -297,6 +298,15 @@ def _boundaries(node: ast.AST, names: set[str], module: ModuleInfo) -> dict[str,
                 ok, value = _literal(other, module)
                 if ok:
                     add(param, _around(value, is_len))
+        if (isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) and isinstance(sub.func.value, ast.Name)
+                and module.imports.get(sub.func.value.id) == "re" and sub.func.attr in _REGEX_CALLS):
+            # A parameter used as a pattern or a replacement template: the characters regexes treat specially.
+            slots = [0, 1] if sub.func.attr in {"sub", "subn"} else [0]
+            for slot in slots:
+                if len(sub.args) > slot:
+                    param, is_len = _param_of(sub.args[slot], names)
+                    if param is not None and not is_len:
+                        add(param, [BoundaryValue("value", v) for v in ("\\", "(", "\\1")])
         if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name):
             if sub.func.id == "isinstance" and len(sub.args) == 2:
                 param, _ = _param_of(sub.args[0], names)

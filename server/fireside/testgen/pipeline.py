@@ -23,7 +23,7 @@ from fireside.testgen.model import TextGenerator, suggest_types
 from fireside.testgen.properties import HEURISTIC_KINDS, SpecFactory, TestSpec, build_specs, functions_in_scope
 from fireside.testgen.render import RenderedFile, TargetImport, render_file
 from fireside.testgen.report import Report
-from fireside.testgen.rounds import Budget, run_rounds
+from fireside.testgen.rounds import Budget, falsifying_inputs, run_rounds
 from fireside.testgen.sandbox import isolation
 from fireside.testgen.verify import Verdict, classify, collect_check, run_candidates, verify
 
@@ -271,15 +271,20 @@ def _coverage_rounds(
     # Fuzz tests kept with fewer parameters drawn than the function takes (the retry that leaves optional
     # parameters at their defaults, or none kept at all): the rounds try the others one by one.
     drawn: dict[str, set[str]] = {}
+    failed: dict[str, list[dict[str, str]]] = {}
     for verdict in report.verdicts:
         if verdict.spec.kind == "no_exception" and verdict.spec.name.endswith("_fuzz"):
             names = {name for name, _ in verdict.spec.given if name != "instance"}
             drawn[verdict.spec.qualname] = names if verdict.status in {"kept", "bug"} else set()
+        if verdict.spec.kind == "no_exception":
+            for note in (verdict.falsifying, *verdict.failures):
+                if inputs := falsifying_inputs(note):
+                    failed.setdefault(verdict.spec.qualname, []).append(inputs)
     result = run_rounds(
         module, SpecFactory(module, alias, used), branches, executed, run, target_file=target.path,
         budget=Budget(options.rounds, options.time_budget), started=started, generator=options.generator,
         scope=scope, progress=lambda number, _: tell("coverage round", 1, options.rounds), cancel=options.cancel,
-        drawn=drawn,
+        drawn=drawn, failed=failed,
     )
     report.rounds = result.log
     report.model_log.extend(result.model_log)
@@ -321,6 +326,8 @@ def _confirm(
                                              outcome.arcs or frozenset())
         elif rest:
             retry[index] = rest
+            if outcome.falsifying:
+                report.verdicts[index] = replace(verdict, failures=(*verdict.failures, outcome.falsifying))
         else:
             report.verdicts[index] = Verdict(verdict.spec, "dropped", f"failed when run again: {reason}",
                                              outcome.falsifying, verdict.attempts + 1)
@@ -330,9 +337,10 @@ def _confirm(
             pythonpath=[str(target.import_root)], limit=options.limit, coverage_of=target.path, cancel=options.cancel,
         )
         for (index, _), verdict in zip(retry.items(), verdicts, strict=True):
-            attempts = report.verdicts[index].attempts + verdict.attempts
+            earlier = report.verdicts[index]
             reason = verdict.reason if verdict.status != "kept" else "passed once narrowed (the first variant failed when run again)"
-            report.verdicts[index] = replace(verdict, attempts=attempts, reason=reason)
+            report.verdicts[index] = replace(verdict, attempts=earlier.attempts + verdict.attempts, reason=reason,
+                                             failures=(*earlier.failures, *verdict.failures))
     tell("confirmed", len(kept), len(kept))
 
 

@@ -702,17 +702,21 @@ class SpecFactory:
         """The optional parameters a strategy can draw (the others keep their defaults anyway)."""
         return [p.param.name for p in self._planner.arguments(function) if p.param.has_default]
 
-    def with_optional(self, function: FunctionInfo, names: set[str]) -> TestSpec | None:
+    def with_optional(self, function: FunctionInfo, names: set[str], failed: list[dict[str, str]] = ()) -> TestSpec | None:  # type: ignore[assignment]
         """The fuzz test of `function` drawing the required parameters and the optional ones in `names` (the
-        others at their defaults): when drawing all of them together fails, the ones that work alone."""
+        others at their defaults): when drawing all of them together fails, the ones that work alone.
+        `failed`: inputs that broke an earlier test of the function, tried first as @examples (so a
+        parameter behind a rare failure does not pass by luck)."""
         base = self._base(function)
         if base is None:
             return None
         callee, instance, _, planned = base
         chosen = [p for p in planned if not p.param.has_default or p.param.name in names]
-        if not any(p.param.name in names for p in chosen):
+        if not any(p.param.name in names for p in chosen) or instance is not None:
             return None
+        wanted = [p.param.name for p in chosen]
+        examples = [{k: inputs[k] for k in wanted} for inputs in failed if all(k in inputs for k in wanted)]
         label = "_".join(sorted(names)) if len(names) == 1 else "optional_parameters"
         name = self.unique(f"test_{_slug(function.qualname, 40)}_with_{_slug(label, 30)}")
-        return self._spec(function, name, callee, instance, chosen,
+        return self._spec(function, name, callee, instance, chosen, examples=examples[:3],
                           comment=f"{', '.join(sorted(names))} drawn; the other optional parameters at their defaults")

@@ -61,6 +61,21 @@ class RoundsResult:
     dropped: list[Verdict] = field(default_factory=list)  # candidates that failed (never reported as bugs)
 
 
+def falsifying_inputs(note: str | None) -> dict[str, str]:
+    """{argument: value source} of Hypothesis's "Falsifying example: test_f(a=1, b='x')" note (empty when
+    it does not parse: a value Hypothesis can only describe, not write as source)."""
+    if not note or "(" not in note:
+        return {}
+    call = note[note.index("test_"):] if "test_" in note else ""
+    try:
+        node = ast.parse(call.strip(), mode="eval").body
+    except SyntaxError:
+        return {}
+    if not isinstance(node, ast.Call):
+        return {}
+    return {k.arg: ast.unparse(k.value) for k in node.keywords if k.arg is not None}
+
+
 def callee_text(function: FunctionInfo) -> str:
     return function.qualname if function.method_kind in {"classmethod", "staticmethod"} else function.name
 
@@ -228,6 +243,7 @@ class _Context:
     ablations: dict[str, tuple[FunctionInfo, str]] = field(default_factory=dict)  # test name -> (function, parameter)
     works_alone: dict[int, set[str]] = field(default_factory=dict)  # function -> optional parameters that pass alone
     joined: set[int] = field(default_factory=set)
+    failed: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # qualname -> inputs that broke a test
 
 
 def _mined_candidates(ctx: _Context, gap: FunctionGap) -> list[TestSpec]:
@@ -266,7 +282,7 @@ def _mined_candidates(ctx: _Context, gap: FunctionGap) -> list[TestSpec]:
         for name in ctx.factory.optional_names(function):
             if name in ctx.drawn[function.qualname]:
                 continue
-            spec = ctx.factory.with_optional(function, {name})
+            spec = ctx.factory.with_optional(function, {name}, ctx.failed.get(function.qualname, []))
             if spec is not None:
                 ctx.ablations[spec.name] = (function, name)
                 specs.append(spec)
@@ -281,7 +297,8 @@ def _joined_candidates(ctx: _Context, missing: list[FunctionGap]) -> list[TestSp
         names = ctx.works_alone.get(key, set())
         if len(names) >= 2 and key not in ctx.joined:
             ctx.joined.add(key)
-            spec = ctx.factory.with_optional(gap.function, names | ctx.drawn.get(gap.function.qualname, set()))
+            spec = ctx.factory.with_optional(gap.function, names | ctx.drawn.get(gap.function.qualname, set()),
+                                             ctx.failed.get(gap.function.qualname, []))
             if spec is not None:
                 specs.append(spec)
     return specs
@@ -337,15 +354,16 @@ def run_rounds(
     progress: Callable[[int, str], None] | None = None,
     cancel: threading.Event | None = None,
     drawn: dict[str, set[str]] | None = None,
+    failed: dict[str, list[dict[str, str]]] | None = None,
 ) -> RoundsResult:
     """Rounds of candidates for the missed branches; returns the tests worth adding and what they cover.
 
     `drawn`: for each function whose kept fuzz test leaves optional parameters at their defaults, the
     parameters it draws (round 1 then tries each other optional parameter alone, round 2 those that worked
-    together)."""
+    together). `failed`: for each function, the inputs (falsifying examples) that broke one of its tests."""
     result = RoundsResult(arcs=branches.covered(executed))  # branch arcs only, named by first lines
     ctx = _Context(module, factory, branches, {id(f.node) for f in scope} if scope is not None else None, {},
-                   drawn=dict(drawn or {}))
+                   drawn=dict(drawn or {}), failed=dict(failed or {}))
     mined_done = False
     for number in range(1, budget.rounds + 1):
         if (cancel is not None and cancel.is_set()) or time.monotonic() - started > budget.seconds:
@@ -396,6 +414,9 @@ def run_rounds(
                     ctx.works_alone.setdefault(id(function.node), set()).add(name)
             else:
                 result.dropped.append(Verdict(spec, "dropped", f"round {number}: {reason}", ran.falsifying))
+                inputs = falsifying_inputs(ran.falsifying)
+                if inputs:
+                    ctx.failed.setdefault(spec.qualname, []).append(inputs)
         kept = 0
         for spec, covered in sorted(passing, key=lambda item: -len(item[1] - result.arcs)):
             if covered - result.arcs:

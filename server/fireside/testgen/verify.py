@@ -77,6 +77,7 @@ class Verdict:
     falsifying: str | None = None
     attempts: int = 1
     arcs: frozenset[tuple[int, int]] = frozenset()  # what it covered of the module (kept and bug tests)
+    failures: tuple[str, ...] = ()  # the falsifying examples of the variants that failed before this one
 
 
 @dataclass
@@ -267,6 +268,7 @@ def verify(
     attempt = {index: 0 for index in range(len(groups))}
     pending = list(range(len(groups)))
     bug_candidates: dict[int, tuple[str, str | None]] = {}
+    failures: dict[int, list[str]] = {index: [] for index in range(len(groups))}
     while pending:
         specs = [groups[index][attempt[index]] for index in pending]
         result = run_candidates(
@@ -292,6 +294,8 @@ def verify(
                 # Reproduced with the narrower strategy too (or nothing narrower to try): the code's fault.
                 verdicts[index] = Verdict(spec, "bug", reason, outcome.falsifying, attempt[index] + 1, outcome.arcs or frozenset())
             elif verdict_kind in {"bug", "strategy", "heuristic"} and more:
+                if outcome.falsifying:
+                    failures[index].append(outcome.falsifying)
                 if verdict_kind == "bug":
                     bug_candidates[index] = (reason, outcome.falsifying)
                 attempt[index] += 1
@@ -311,6 +315,8 @@ def verify(
             if progress:
                 progress(1)
         pending = next_pending
+    for index, verdict in verdicts.items():
+        verdict.failures = tuple(failures[index])
     _shrink_bugs(verdicts, render, target_file=target_file, python=python, pythonpath=pythonpath, limit=limit,
                  coverage_of=coverage_of, cancel=cancel)
     return [verdicts[index] for index in range(len(groups))], None
@@ -331,7 +337,7 @@ def _shrink_bugs(verdicts: dict[int, Verdict], render: Callable[[list[TestSpec]]
         outcome = result.outcomes.get(verdict.spec.name)
         if outcome is not None and outcome.status == "failed" and outcome.falsifying:
             verdicts[index] = Verdict(verdict.spec, "bug", verdict.reason, outcome.falsifying, verdict.attempts,
-                                      verdict.arcs | (outcome.arcs or frozenset()))
+                                      verdict.arcs | (outcome.arcs or frozenset()), verdict.failures)
 
 
 def collect_check(
