@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from fireside.testgen.analysis import FunctionInfo, ModuleInfo
 from fireside.testgen.branches import BranchMap, FunctionGap, gaps
-from fireside.testgen.mining import bind_call, doctest_calls, mine_values, regex_uses
+from fireside.testgen.mining import bind_call, doctest_calls, literal_source, mine_values, regex_uses
 from fireside.testgen.model import TextGenerator
 from fireside.testgen.properties import SpecFactory, TestSpec
 from fireside.testgen.verify import RunResult, Verdict, classify
@@ -73,7 +73,12 @@ def falsifying_inputs(note: str | None) -> dict[str, str]:
         return {}
     if not isinstance(node, ast.Call):
         return {}
-    return {k.arg: ast.unparse(k.value) for k in node.keywords if k.arg is not None}
+    found = {}
+    for keyword in node.keywords:
+        # Only values that are source on their own: `re.compile('x')` would need imports the test file lacks.
+        if keyword.arg is not None and literal_source(keyword.value) is not None:
+            found[keyword.arg] = ast.unparse(keyword.value)
+    return found
 
 
 def callee_text(function: FunctionInfo) -> str:
@@ -339,6 +344,22 @@ def _model_candidates(
     return specs
 
 
+def _run_apart(run: Callable[[list[TestSpec]], RunResult], specs: list[TestSpec], dropped: list[Verdict],
+               number: int) -> RunResult:
+    """Run the candidates together; when the file of them does not import (one candidate's example needs
+    something it cannot have), split it in halves until the culprits are alone, and drop them."""
+    result = run(specs)
+    if result.import_error is None:
+        return result
+    if len(specs) == 1:
+        error = result.import_error
+        dropped.append(Verdict(specs[0], "dropped", f"round {number}: does not import ({error.exc_type}: {error.message})"))
+        return RunResult({})
+    middle = len(specs) // 2
+    first, second = _run_apart(run, specs[:middle], dropped, number), _run_apart(run, specs[middle:], dropped, number)
+    return RunResult({**first.outcomes, **second.outcomes}, coverage_note=first.coverage_note or second.coverage_note)
+
+
 def run_rounds(
     module: ModuleInfo,
     factory: SpecFactory,
@@ -400,7 +421,7 @@ def run_rounds(
             if number > 1:
                 break
             continue
-        outcome = run(candidates)
+        outcome = _run_apart(run, candidates, result.dropped, number)
         passing = []
         for spec in candidates:
             ran = outcome.outcomes.get(spec.name)
