@@ -12,6 +12,13 @@ from fireside.context.trees import CompletionSplice
 
 # A line ending like this is unfinished: the file cannot parse until the next line comes.
 _CONTINUED = (":", ",", "\\", "(", "[", "{")
+# Delimiters of strings that span lines (Python's triple quotes, JavaScript's and Go's backticks): an
+# odd count means the completion is inside one, which is unfinished, not wrong.
+_MULTILINE_STRING_DELIMITERS = ('"""', "'''", "`")
+
+
+def inside_multiline_string(text: str) -> bool:
+    return any(text.count(delimiter) % 2 for delimiter in _MULTILINE_STRING_DELIMITERS)
 
 
 class SyntaxAwareStop:
@@ -45,6 +52,6 @@ class SyntaxAwareStop:
             self._last_parsing_end = len(completed)
             return None
         last_line = completed.rsplit("\n", 1)[-1].rstrip()
-        if bracket_depth(completed) == 0 and not last_line.endswith(_CONTINUED):
+        if bracket_depth(completed) == 0 and not last_line.endswith(_CONTINUED) and not inside_multiline_string(completed):
             return self._last_parsing_end  # a whole statement that does not parse: it won't get better
         return None

@@ -349,7 +349,7 @@ async def resolve_tests(ls: FiresideServer, action: types.CodeAction) -> types.C
     """Generate, verify and widen (coverage rounds) the tests, off the event loop, with progress per stage and
     round; ``$/cancelRequest`` or cancelling the progress kills the running tests. The tests run only when the
     buffer is the file saved inside the workspace; an open test file is edited as its buffer and version."""
-    from fireside.testgen.pipeline import Options, merge_into, plan_tests_for_symbol, test_file_for
+    from fireside.testgen.pipeline import Options, default_tests_dir, merge_into, plan_tests_for_symbol, test_file_for
     from fireside.testgen.sandbox import RunCancelled, isolation
 
     uri, line, name = _field(action.data, "uri"), _field(action.data, "line"), _field(action.data, "name")
@@ -378,7 +378,9 @@ async def resolve_tests(ls: FiresideServer, action: types.CodeAction) -> types.C
             label = "functions analysed"
         report(f"{label} {done[stage]}/{whole or '?'}", int(100 * done[stage] / whole) if whole else None)
 
-    test_path = test_file_for(path)
+    # The workspace folder, not the server's working directory (the editor may start it anywhere).
+    tests_dir = default_tests_dir(path, ls.root)
+    test_path = test_file_for(path, tests_dir)
     test_uri = test_path.resolve().as_uri()
     test_document = ls.documents.get(test_uri)
     test_text = test_document.text if test_document is not None else None
@@ -392,7 +394,7 @@ async def resolve_tests(ls: FiresideServer, action: types.CodeAction) -> types.C
         ls.tell_once("testgen-isolation", f"Fireside: {note}")
     try:
         plan = await asyncio.to_thread(
-            plan_tests_for_symbol, path, document.text, line, None, stage_done, options=options,
+            plan_tests_for_symbol, path, document.text, line, tests_dir, stage_done, options=options,
             workspace_root=ls.root, check_workspace=True, open_test_text=test_text,
         )
     except asyncio.CancelledError:
