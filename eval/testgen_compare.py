@@ -14,7 +14,8 @@ ghostwriter extra), pytest and coverage; one folder of tests per tool and module
 results.json. For each module and tool it reports the tests generated, passing, failing, collection/import
 errors, placeholder strategies (`st.nothing()`), branch coverage of the module measured by coverage.py (one
 plain pytest run of the written file, as a user would run it), fireside's likely-bug reports, and the time
-taken. Which reports are real bugs is checked by hand: see REVIEWED_BUGS and eval/RESULTS.md.
+taken. Each fireside file is then run `--reruns` more times (new random inputs, no coverage): a test that fails
+in any run and is not a reported bug was kept by luck. Which reports are real bugs is checked by hand: see REVIEWED_BUGS and eval/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -147,6 +148,7 @@ def measure(path: Path, source: Path) -> dict:
         collection_errors = [c for c in suite.iter("testcase") if c.find("error") is not None and not c.get("name")]
         result.update(executed=total, passed=total - failures - errors - skipped, failed=failures, errors=errors,
                       import_error=bool(collection_errors) or (total == errors and errors > 0 and result["tests"] > 0))
+    result["failed_tests"] = sorted(_failed_names(junit))
     subprocess.run([str(venv_python()), "-m", "coverage", "json", "-o", str(report)], cwd=folder, env=env,
                    capture_output=True, text=True)
     if report.exists():
@@ -159,11 +161,37 @@ def measure(path: Path, source: Path) -> dict:
     return result
 
 
+def _failed_names(junit: Path) -> set[str]:
+    if not junit.exists():
+        return set()
+    return {case.get("name", "") for case in ET.parse(junit).getroot().iter("testcase")
+            if case.find("failure") is not None or case.find("error") is not None}
+
+
+def rerun_failures(path: Path, runs: int) -> list[list[str]]:
+    """Run the written file `runs` more times (new random inputs each time, no coverage): the tests that failed in
+    each run. A test that passes in the measured run but fails in another was kept by luck."""
+    failed = []
+    for number in range(runs):
+        junit = path.parent / f"junit-rerun{number}.xml"
+        junit.unlink(missing_ok=True)
+        try:
+            subprocess.run([str(venv_python()), "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--timeout={PER_TEST_TIMEOUT}",
+                            f"--junitxml={junit}", str(path)], cwd=path.parent, capture_output=True, text=True, timeout=900)
+        except subprocess.TimeoutExpired:
+            failed.append(["(timed out)"])
+            continue
+        failed.append(sorted(_failed_names(junit)))
+    return failed
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--modules", nargs="*", help="only these modules (by module name)")
     parser.add_argument("--model", default=None, metavar="GGUF", help="the model the `fireside` tool asks (default: the server's)")
     parser.add_argument("--skip-install", action="store_true")
+    parser.add_argument("--reruns", type=int, default=2, metavar="N",
+                        help="run each fireside file N more times to catch tests kept by luck (default 2)")
     tools = [*FIRESIDE_TOOLS, "ghostwriter"]
     parser.add_argument("--tools", nargs="*", default=tools, choices=tools)
     args = parser.parse_args()
@@ -182,6 +210,10 @@ def main() -> int:
                 path, seconds, log = run_ghostwriter(module, folder)
             row = {"module": module, "package": requirement, "tool": tool, "seconds": round(seconds, 1)}
             row.update(measure(path, source) if path else {"error": "no test file written", "log": log[-2000:]})
+            if tool in FIRESIDE_TOOLS and path and args.reruns > 0:
+                reruns = rerun_failures(path, args.reruns)
+                row["rerun_failed"] = reruns
+                row["failed_any_run"] = len(set(row.get("failed_tests", [])).union(*map(set, reruns)))
             if tool in FIRESIDE_TOOLS:
                 try:
                     report = json.loads(log[log.index("{"):]) if "{" in log else {}
@@ -193,6 +225,8 @@ def main() -> int:
                 row["real_bugs"] = sum(1 for r in reviewed if r and r[0])
                 row["unreviewed_bugs"] = [bug["test"] for bug, r in zip(bugs, reviewed) if r is None]
                 row["bug_reports"] = bugs
+                failed = set(row.get("failed_tests", [])).union(*map(set, row.get("rerun_failed", [])))
+                row["unreported_failures"] = sorted(failed - {bug["test"] for bug in bugs})
                 row["dropped"] = len(report.get("dropped", []))
                 row["own_branch_coverage"] = report.get("branch_coverage")
                 row["rounds"] = report.get("rounds", [])
@@ -213,19 +247,21 @@ def main() -> int:
 
 
 def table(rows: list[dict]) -> str:
-    header = ["module", "tool", "tests", "passed", "failed", "import err", "st.nothing()", "branch cov %",
+    header = ["module", "tool", "tests", "passed", "failed", "failed in any run", "import err", "st.nothing()", "branch cov %",
               "line cov %", "likely bugs (real)", "gen s", "run s"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         bugs = f"{row['likely_bugs']} ({row.get('real_bugs', '?')})" if "likely_bugs" in row else ""
         cells = [row["module"], row["tool"], row.get("tests", 0), row.get("passed", 0), row.get("failed", 0),
+                 row.get("failed_any_run", ""),
                  "yes" if row.get("import_error") or row.get("error") else "no",
                  row.get("placeholders", 0), row.get("branch_coverage"), row.get("line_coverage"), bugs, row["seconds"],
                  row.get("run_seconds", "")]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     lines.append("")
-    lines.append("| tool | mean branch cov % | modules below the ghostwriter | failing tests | likely bugs (real) | gen s |")
-    lines.append("|---|---|---|---|---|---|")
+    lines.append("| tool | mean branch cov % | modules below the ghostwriter | failing tests | failing in any run | "
+                 "failing, not reported | likely bugs (real) | gen s | max gen s |")
+    lines.append("|---|---|---|---|---|---|---|---|---|")
     ghost = {r["module"]: r.get("branch_coverage") or 0.0 for r in rows if r["tool"] == "ghostwriter"}
     for tool in dict.fromkeys(r["tool"] for r in rows):
         mine = [r for r in rows if r["tool"] == tool]
@@ -233,8 +269,10 @@ def table(rows: list[dict]) -> str:
         below = [r["module"] for r in mine if tool != "ghostwriter" and (r.get("branch_coverage") or 0.0) < ghost.get(r["module"], 0.0)]
         bugs = sum(r.get("likely_bugs", 0) for r in mine)
         real = sum(r.get("real_bugs", 0) for r in mine)
+        unreported = sum(len(r.get("unreported_failures", [])) for r in mine) if tool != "ghostwriter" else ""
+        any_run = sum(r.get("failed_any_run", r.get("failed", 0)) for r in mine) if tool != "ghostwriter" else ""
         lines.append(f"| {tool} | {mean:.1f} | {', '.join(below) or 'none'} | {sum(r.get('failed', 0) for r in mine)} | "
-                     f"{bugs} ({real}) | {sum(r['seconds'] for r in mine):.0f} |")
+                     f"{any_run} | {unreported} | {bugs} ({real}) | {sum(r['seconds'] for r in mine):.0f} | {max(r['seconds'] for r in mine):.0f} |")
     return "\n".join(lines)
 
 
