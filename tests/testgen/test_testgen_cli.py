@@ -180,6 +180,16 @@ def test_unreadable_targets_get_one_line_not_a_traceback(tmp_path, capsys):
     assert "is not UTF-8 text" in " ".join(capsys.readouterr().err.split())
 
 
+def test_an_interpreter_without_hypothesis_is_named_as_the_problem(fixtures, tmp_path, capsys):
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    code = main(["testgen", f"{fixtures / 'branchy.py'}::shipping", "--no-model", "-o", str(tmp_path / "out"),
+                 "--python", str(bare / "bin" / "python")])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 1 and "the interpreter that runs the tests cannot import hypothesis" in err
+    assert "the module does not import" not in err and not (tmp_path / "out").exists()
+
+
 def test_lazy_generator_loads_once_and_only_when_asked():
     from fireside.testgen.model import LazyGenerator
 

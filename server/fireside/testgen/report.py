@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,10 @@ class Report:
 
     def summary(self) -> str:
         if self.import_error:
+            missing = re.search(r"No module named '(hypothesis|pytest)'", self.import_error)
+            if missing:  # the interpreter that runs the tests lacks a test tool, not the module a dependency
+                return (f"{self.module}: the interpreter that runs the tests cannot import {missing[1]}; install "
+                        "hypothesis and pytest into it, or name another one with --python; nothing written")
             return f"{self.module}: the module does not import ({self.import_error}); nothing written"
         if not self.verified:
             why = f": {self.not_run_reason}" if self.not_run_reason else ""
