@@ -233,7 +233,7 @@ def main() -> int:
             rows.append(row)
             print(json.dumps(row), flush=True)
     results = OUT / "results.json"
-    if (args.modules or len(args.tools) < 2) and results.exists():  # a partial re-run replaces only its rows
+    if (args.modules or set(args.tools) != set(tools)) and results.exists():  # a partial re-run replaces only its rows
         done = {(r["module"], r["tool"]) for r in rows}
         old = [r for r in json.loads(results.read_text()) if (r["module"], r["tool"]) not in done]
         order = [m for _, m in MODULES]
