@@ -173,3 +173,33 @@ def test_inputs_that_broke_a_test_are_tried_first_on_its_narrower_siblings():
     assert "\\" in [b.value for b in function.boundaries["separator"]]
     spec = SpecFactory(module, "m", set()).with_optional(function, {"separator"}, [failed])
     assert spec is not None and spec.examples == [{"string": "''", "separator": "'\\\\'"}]
+
+
+def test_a_model_question_that_would_end_after_the_budget_is_not_asked(monkeypatch):
+    """The clock is the model's: each question takes 25 s of a 60 s budget. Round 2 asks about both functions
+    (0 → 25 → 50 s); round 3 starts (50 < 60) but asks nothing, since a question would end at 75 s."""
+    import types
+
+    from fireside.testgen import rounds
+    from fireside.testgen.properties import SpecFactory
+    from fireside.testgen.rounds import Budget, run_rounds
+    from fireside.testgen.verify import RunResult
+
+    clock = [0.0]
+    monkeypatch.setattr(rounds, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
+
+    class SlowModel:
+        calls = 0
+
+        def generate(self, prompt, *, max_tokens, stop=()):
+            self.calls += 1
+            clock[0] += 25.0
+            return "reset')\n" if prompt.endswith("'") else "7)\n"
+
+    module, model = _module(), SlowModel()
+    result = run_rounds(
+        module, SpecFactory(module, "mod", set()), branch_map(PARSER), frozenset(), lambda specs: RunResult({}),
+        target_file=Path("mod.py"), budget=Budget(rounds=4, seconds=60), started=0.0, generator=model,
+    )
+    assert model.calls == 2 and [r.source for r in result.log] == ["mined", "model", "model"]
+    assert any(line.endswith("not asked, the module's time budget would be spent") for line in result.model_log)

@@ -249,6 +249,7 @@ class _Context:
     works_alone: dict[int, set[str]] = field(default_factory=dict)  # function -> optional parameters that pass alone
     joined: set[int] = field(default_factory=set)
     failed: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # qualname -> inputs that broke a test
+    per_call: float | None = None  # seconds the longest model question took
 
 
 def _mined_candidates(ctx: _Context, gap: FunctionGap) -> list[TestSpec]:
@@ -404,10 +405,12 @@ def run_rounds(
         else:
             candidates.extend(_joined_candidates(ctx, missing))
             source = "model" if generator is not None else "mined"
-            per_call = None
             for gap in (missing[:_MAX_MODEL_FUNCTIONS] if generator is not None else []):
                 elapsed = time.monotonic() - started
-                if per_call is not None and elapsed + per_call > budget.seconds:
+                # The longest question so far (in any round) says whether another one ends within the budget:
+                # a question that would end after it is not asked (the first one always is).
+                if ctx.per_call is not None and elapsed + ctx.per_call > budget.seconds:
+                    result.model_log.append(f"{gap.function.qualname}: not asked, the module's time budget would be spent")
                     break
                 if cancel is not None and cancel.is_set():
                     break
@@ -415,7 +418,7 @@ def run_rounds(
                 again = id(gap.function.node) in ctx.asked
                 ctx.asked.add(id(gap.function.node))
                 candidates.extend(_model_candidates(ctx, gap, generator, result.model_log, again))
-                per_call = time.monotonic() - asked
+                ctx.per_call = max(ctx.per_call or 0.0, time.monotonic() - asked)
         if not candidates:
             result.log.append(RoundLog(number, source, 0, 0, branches.percent(result.arcs), time.monotonic() - round_started))
             if number > 1:
