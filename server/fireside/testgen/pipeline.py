@@ -249,8 +249,12 @@ def _coverage_rounds(
     if branches is None:
         report.notes.append("branch coverage not measured: coverage.py cannot parse the module here")
         return []
-    executed = frozenset().union(*(v.arcs for v in report.verdicts if v.status in {"kept", "bug"}))
+    counted = [v for v in report.verdicts if v.status in {"kept", "bug"}]
+    executed = frozenset().union(*(v.arcs for v in counted))
     report.branch_before = branches.percent(executed)
+    # The rounds go after the branches no test reaches every time: one reached in only one of the two runs
+    # (verification, run again) gets an input that reaches it on purpose, as an @example, like a missed one.
+    steady = frozenset().union(*(v.steady_arcs if v.steady_arcs is not None else v.arcs for v in counted))
     report.branches = len(branches.branches)
     if options.rounds <= 0 or any(n.startswith("coverage not measured") for n in report.notes):
         report.branch_after = report.branch_before
@@ -282,7 +286,7 @@ def _coverage_rounds(
                 if inputs := falsifying_inputs(note):
                     failed.setdefault(verdict.spec.qualname, []).append(inputs)
     result = run_rounds(
-        module, SpecFactory(module, alias, used), branches, executed, run, target_file=target.path,
+        module, SpecFactory(module, alias, used), branches, steady, run, target_file=target.path,
         budget=Budget(options.rounds, options.time_budget), started=started, generator=options.generator,
         scope=scope, progress=lambda number, _: tell("coverage round", 1, options.rounds), cancel=options.cancel,
         drawn=drawn, failed=failed,
@@ -321,7 +325,8 @@ def _confirm(
         kind, reason = classify(outcome, verdict.spec, target.path)
         rest = variants.get(verdict.spec.name, [])[verdict.attempts:]
         if kind == "pass":
-            report.verdicts[index] = replace(verdict, arcs=verdict.arcs | (outcome.arcs or frozenset()))
+            again = outcome.arcs or frozenset()
+            report.verdicts[index] = replace(verdict, arcs=verdict.arcs | again, steady_arcs=verdict.arcs & again)
         elif kind == "bug":
             report.verdicts[index] = Verdict(verdict.spec, "bug", reason, outcome.falsifying, verdict.attempts + 1,
                                              outcome.arcs or frozenset())

@@ -78,6 +78,9 @@ class Verdict:
     attempts: int = 1
     arcs: frozenset[tuple[int, int]] = frozenset()  # what it covered of the module (kept and bug tests)
     failures: tuple[str, ...] = ()  # the falsifying examples of the variants that failed before this one
+    # What both its verification run and its run again took (None until run again): a branch only one of two
+    # runs reached was reached by a lucky draw, and a later run may well miss it.
+    steady_arcs: frozenset[tuple[int, int]] | None = None
 
 
 @dataclass
