@@ -43,10 +43,13 @@ def environment_name(value: Any) -> str | None:
 
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
-CONTEXT_FEATURES = ("definitions", "imports", "scopes", "syntax-check", "repo-format")
+CONTEXT_FEATURES = ("definitions", "imports", "scopes", "syntax-check", "repo-format", "typing-layout")
 # `repo-format` is off by default: measured on Qwen2.5-Coder 0.5B Instruct, repository tokens before the FIM
 # prompt make the model fill in code that belongs elsewhere (eval/RESULTS.md, completion quality).
-DEFAULT_CONTEXT_FEATURES = ("definitions", "imports", "scopes", "syntax-check")
+# `typing-layout` (the cursor's line after <fim_middle>) keeps prefix and suffix cached while the user types: a
+# keystroke evaluates one token instead of the whole suffix (~230 tokens, ~2 s on one thread), for a measured cost
+# in quality on mid-line holes (eval/RESULTS.md).
+DEFAULT_CONTEXT_FEATURES = ("definitions", "imports", "scopes", "syntax-check", "typing-layout")
 
 
 @dataclass(frozen=True)
@@ -80,8 +83,10 @@ class FiresideConfig:
         lambda: DEFAULT_CONTEXT_FEATURES,
         "What the prompt may use besides the text around the cursor: `definitions` (from other workspace files), "
         "`imports`, `scopes` (enclosing signatures), `syntax-check` (drop completions that break a file "
-        "that parsed), and `repo-format` (other files as files of the repository, for models with repository "
-        "tokens such as Qwen2.5-Coder's; off by default: it measured worse). Remove one to switch it off.",
+        "that parsed), `repo-format` (other files as files of the repository, for models with repository "
+        "tokens such as Qwen2.5-Coder's; off by default: it measured worse), and `typing-layout` (a FIM model gets the "
+        "cursor's line after `<fim_middle>`, so typing re-evaluates one token, not the text after the cursor; "
+        "without it the usual FIM order, slower per keystroke). Remove one to switch it off.",
         subset_of(CONTEXT_FEATURES),
     )
     log_level: str = setting("info", "Server log level.", one_of(LOG_LEVELS))

@@ -8,6 +8,7 @@ in the negotiated position encoding (UTF-16 by default).
 
 from __future__ import annotations
 
+import enum
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +74,23 @@ def offset_to_column(line_text: str, offset: int, encoding: Encoding) -> int:
 class Position:
     line: int
     character: int
+
+
+class Unfit(enum.StrEnum):
+    """Why a text gets no model work."""
+
+    TOO_LARGE = "too large"
+    BINARY = "binary"  # it contains NUL bytes
+
+
+def unfit_for_model(text: str, max_chars: int) -> Unfit | None:
+    """The one rule for texts the model features leave alone (completions, code actions, the workspace
+    index, each with its own limit): longer than ``max_chars`` code points, or binary. None: fit."""
+    if len(text) > max_chars:
+        return Unfit.TOO_LARGE
+    if "\x00" in text:
+        return Unfit.BINARY
+    return None
 
 
 @dataclass

@@ -14,7 +14,8 @@ from fireside.actions.docstring import detect_style, write_docstring
 from fireside.actions.quick_fix import Diagnostic, module_name, quick_fix, syntax_candidates, undefined_name
 from fireside.actions.source import Source
 from fireside.actions.type_hints import add_type_hints
-from scripted_model import ScriptedModel
+
+from tests.support.scripted_model import ScriptedModel
 
 
 @pytest.fixture

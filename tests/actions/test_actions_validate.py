@@ -20,7 +20,7 @@ from fireside.actions.validate import (
     syntax_errors,
     validate,
 )
-from scripted_model import ScriptedModel
+from tests.support.scripted_model import ScriptedModel
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from fireside.completion.default_model import default_model_path
 from fireside.completion.fake_engine import FAKE_COMPLETION
 from fireside.endpoints.engine import EndpointEngine, LocalTokenizer
 
-from engine_servers import API_KEY, EngineServer, environ_with, free_port
+from tests.support.engine_servers import API_KEY, EngineServer, environ_with, free_port
 
 PROJECT = Path(__file__).resolve().parents[2] / "eval" / "sample_project"
 URI = "file:///tmp/fireside_endpoints/editor.py"

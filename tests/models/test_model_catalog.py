@@ -29,7 +29,7 @@ from fireside.models.speed import (
     estimate,
     save_measurements,
 )
-from tiny_gguf import tiny_catalog
+from tests.support.tiny_models import tiny_catalog
 
 QWEN_05B, QWEN_15B, GEMMA = (CATALOG.get(name) for name in ("qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b", "gemma-3-270m"))
 
@@ -151,7 +151,7 @@ def test_the_fallback_notice_names_the_problem_and_the_command(tmp_path: Path):
 
 @pytest.mark.model
 def test_the_engine_factory_falls_back_when_the_default_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    from fireside.completion.service import llama_engine_factory
+    from fireside.engines import llama_engine as llama_engine_factory
     from fireside.config import FiresideConfig
 
     home = tmp_path / "home"

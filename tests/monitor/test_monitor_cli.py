@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
-from conftest import free_port
+from tests.support.monitor_services import free_port
 
 
 def test_once_reports_an_unreachable_prometheus_and_exits_1(tmp_path: Path) -> None:
@@ -30,10 +31,11 @@ def test_missing_query_is_a_usage_error(tmp_path: Path) -> None:
     assert result.stderr.count("threshold='high'") == 1  # the bad value is reported once
 
 
+# The monitor writes to the parent's stdout (inherited), so the test reads its status lines there too.
 PARENT = """
 import os, subprocess, sys
 argv = [a.replace("{PARENT}", str(os.getpid())) for a in sys.argv[1:]]
-child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+child = subprocess.Popen(argv, stderr=subprocess.DEVNULL)
 print(child.pid, flush=True)
 child.wait()
 """
@@ -52,13 +54,21 @@ def _started_by_a_parent_killed_hard(tmp_path: Path, *flags: str) -> int:
     with SIGKILL, and return the monitor's pid."""
     import os
     import signal
-    import time
 
     argv = [sys.executable, "-m", "fireside", "monitor", *flags, "--prometheus", f"http://127.0.0.1:{free_port()}",
-            "--query", "up", "--model-dir", str(tmp_path), "--interval", "1"]
+            "--query", "up", "--model-dir", str(tmp_path), "--interval", "1", "--output", "jsonl"]
     parent = subprocess.Popen([sys.executable, "-c", PARENT, *argv], stdout=subprocess.PIPE, text=True)
-    child = int(parent.stdout.readline())
-    time.sleep(3)  # the monitor is running (and failing to reach Prometheus, which it survives)
+    # The parent's line (the monitor's pid), and the monitor's status once its loop runs (and fails to reach
+    # Prometheus, which it survives): an event it reports, not a pause.
+    child, states = None, []
+    for line in parent.stdout:
+        if line.strip().isdigit():
+            child = int(line)
+        elif line.startswith("{"):
+            states.append(json.loads(line).get("state"))
+        if child is not None and "backing_off" in states:
+            break
+    assert child is not None and "backing_off" in states, states
     assert _alive(child)
     os.kill(parent.pid, signal.SIGKILL)
     parent.wait()

@@ -12,7 +12,6 @@ import hashlib
 import math
 import queue
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -21,10 +20,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import Service, alertmanager_alerts, free_port, needs_services, wait_ready
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
-from lsp_wire import RawServer  # noqa: E402
+from tests.support.lsp_wire import RawServer
+from tests.support.monitor_services import Service, alertmanager_alerts, free_port, needs_services, wait_ready
 
 pytestmark = [pytest.mark.services, needs_services]
 

@@ -19,13 +19,14 @@ from urllib.parse import parse_qs
 
 import numpy as np
 import pytest
-from conftest import Service, alertmanager_alerts, needs_services
+
 from fireside.monitor.alert import Alert
 from fireside.monitor.alertmanager import AlertmanagerClient
 from fireside.monitor.config import MonitorConfig
 from fireside.monitor.persistence import ModelStore
 from fireside.monitor.prometheus_source import PrometheusSource
 from fireside.monitor.worker import MonitorWorker
+from tests.support.monitor_services import Service, alertmanager_alerts, needs_services
 
 STEP = 60.0
 SERIES = 50_000

@@ -12,7 +12,13 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import (
+
+from fireside.monitor.config import MonitorConfig
+from fireside.monitor.metrics_endpoint import MonitorMetrics
+from fireside.monitor.persistence import ModelStore
+from fireside.monitor.prometheus_source import MAX_POINTS_PER_SERIES, PrometheusSource
+from fireside.monitor.worker import MonitorWorker
+from tests.support.monitor_services import (
     METRIC,
     Service,
     alertmanager_alerts,
@@ -20,11 +26,6 @@ from conftest import (
     needs_services,
     start_alertmanager,
 )
-from fireside.monitor.config import MonitorConfig
-from fireside.monitor.metrics_endpoint import MonitorMetrics
-from fireside.monitor.persistence import ModelStore
-from fireside.monitor.prometheus_source import MAX_POINTS_PER_SERIES, PrometheusSource
-from fireside.monitor.worker import MonitorWorker
 
 pytestmark = [pytest.mark.services, needs_services]
 

@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import METRIC, Service, needs_services
+
 from fireside.monitor.supervisor import MonitorSupervisor, monitor_argv
+from tests.support.monitor_services import METRIC, Service, needs_services
 
 
 async def wait_for(predicate, timeout: float) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ScriptedSource, free_port
+
 from fireside.monitor.alert import Alert
 from fireside.monitor.alert_state import AlertRule, AlertState, Phase, Transition
 from fireside.monitor.alertmanager import AlertmanagerClient
@@ -24,6 +24,7 @@ from fireside.monitor.prometheus_source import (
     only_series,
 )
 from fireside.monitor.worker import MonitorWorker
+from tests.support.monitor_services import ScriptedSource, free_port
 
 # -- alert state machine -------------------------------------------------------------------
 

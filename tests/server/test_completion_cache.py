@@ -36,3 +36,67 @@ def test_capacity_bounds_the_exact_cache():
         cache.store(request(f"v{index} = "), str(index))
     assert cache.lookup(request("v0 = ")) is None
     assert cache.lookup(request("v2 = ")) == ("2", "exact")
+
+
+def test_a_different_prompt_shape_misses_both_ways():
+    cache = CompletionCache()
+    cache.store(request("x = "), "compute()", shape=("imports", 1024))
+    assert cache.lookup(request("x = "), ("imports", 1024)) == ("compute()", "exact")
+    assert cache.lookup(request("x = "), ("imports", "definitions", 1024)) is None  # a setting changed
+    assert cache.lookup(request("x = co"), ("imports", "definitions", 1024)) is None  # no typing-through either
+
+
+def test_a_closed_documents_entries_are_forgotten():
+    cache = CompletionCache()
+    cache.store(request("x = "), "compute()")
+    cache.store(request("y = "), "other()")
+    cache.store(request("x = ", uri="file:///b.py"), "kept()")
+    cache.forget("file:///a.py")
+    assert cache.lookup(request("x = ")) is None and cache.lookup(request("x = co")) is None
+    assert cache.lookup(request("x = ", uri="file:///b.py")) == ("kept()", "exact")
+    assert len(cache) == 1
+
+
+def test_the_index_generation_counts_only_other_files():
+    from fireside.context.index import WorkspaceIndex
+
+    index = WorkspaceIndex()
+    before = index.generation_except("/w/a.py")
+    index.update_text("/w/a.py", "def typed_here(): pass\n")  # the file being typed in
+    assert index.generation_except("/w/a.py") == before
+    index.update_text("/w/b.py", "def elsewhere(): pass\n")
+    assert index.generation_except("/w/a.py") == before + 1
+    index.remove("/w/b.py")
+    assert index.generation_except("/w/a.py") == before + 2
+    assert index.generation_except("/w/b.py") == before + 1
+
+
+async def test_the_service_asks_the_model_again_when_settings_or_other_files_change_and_forgets_closed_documents():
+    from fireside.completion.fake_engine import FAKE_COMPLETION, FakeEngine
+    from fireside.completion.service import CompletionService
+    from fireside.config import FiresideConfig
+    from fireside.context.index import WorkspaceIndex
+
+    index = WorkspaceIndex()
+    service = CompletionService(lambda config: FakeEngine(), index)
+    config = FiresideConfig()
+    await service.load(config)
+    try:
+        asked = request("x = ")
+        first = await service.complete(asked, config)
+        assert first is not None and first.stopped_by == "eos" and first.text == FAKE_COMPLETION
+        assert (await service.complete(asked, config)).stopped_by == "exact"
+        # Another set of context features builds another prompt: not the cached answer.
+        other = config.replace(context_features=[f for f in config.context_features if f != "imports"])
+        assert (await service.complete(asked, other)).stopped_by != "exact"
+        assert (await service.complete(asked, other)).stopped_by == "exact"
+        # Another file changed: its definitions may be in the prompt now.
+        index.update_text("/elsewhere/b.py", "def helper(): pass\n")
+        assert (await service.complete(asked, other)).stopped_by != "exact"
+        # Typing in the document itself keeps its answers (its own definitions are never in its prompt).
+        index.update_text("/a.py", "x = \n")
+        assert (await service.complete(asked, other)).stopped_by == "exact"
+        service.close(asked.uri)
+        assert service.peek(asked, other) is None
+    finally:
+        service.shutdown()

@@ -8,7 +8,7 @@ import threading
 import time
 from pathlib import Path
 
-from lsp_wire import RawServer
+from tests.support.lsp_wire import RawServer
 
 URI = "file:///tmp/fireside_config_test.py"
 

@@ -7,15 +7,14 @@ import os
 import shutil
 import subprocess
 import textwrap as stdlib_textwrap
-import time
 from pathlib import Path
 
 import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from conftest import completion_params, inline_params, open_document
-from lsp_wire import RawServer
+from tests.support.lsp_session import completion_params, inline_params, open_document
+from tests.support.lsp_wire import RawServer
 
 pytestmark = pytest.mark.model
 
@@ -77,30 +76,27 @@ async def test_plain_completion_offers_the_model_completion(model_client: Langua
 
 
 def test_cancel_request_stops_real_generation():
-    server = RawServer("--debounce-ms", "0", "--max-tokens", "400")
+    # A long forced generation: inside an open list counting up one number per line, the model goes on
+    # counting (greedy), far past the moment the cancel comes; the server logs its first token, so the test
+    # cancels a generation that is running, never one that has not started or has already finished.
+    counting = "".join(f"    {n},\n" for n in range(120))
+    text = f"NUMBERS = [\n{counting}    "
+    server = RawServer("--debounce-ms", "0", "--max-tokens", "400", "--log-level", "debug")
     try:
         server.initialize()
         server.wait_for(lambda m: m.get("method") == "fireside/status" and m["params"]["state"] == "ready", timeout=60)
-        text = "class Matrix:\n    \"\"\"A dense matrix of floats.\"\"\"\n\n    def __init__(self, rows):\n        \n"
         server.open(URI, text)
         request_id = server.request(
             "textDocument/inlineCompletion",
-            {"textDocument": {"uri": URI}, "position": {"line": 4, "character": 8}, "context": {"triggerKind": 1}},
+            {"textDocument": {"uri": URI}, "position": {"line": 121, "character": 4}, "context": {"triggerKind": 1}},
         )
-        time.sleep(1.0)
-        started = time.perf_counter()
+        server.wait_for_stderr(f"first token of {URI}", timeout=120)
         server.notify("$/cancelRequest", {"id": request_id})
         response = server.response(request_id, timeout=30)
         assert response["error"]["code"] == -32800
-        assert time.perf_counter() - started < 1.0
         # The worker really stopped generating, well before the 400-token limit.
-        deadline = time.monotonic() + 10
-        stopped = []
-        while not stopped and time.monotonic() < deadline:
-            stopped = [line for line in server.stderr_lines if "generation cancelled after" in line]
-            time.sleep(0.1)
-        assert stopped, "the model worker did not report a cancelled generation"
-        tokens = int(stopped[0].split("cancelled after ")[1].split()[0])
+        stopped = server.wait_for_stderr("generation cancelled after", timeout=30)
+        tokens = int(stopped.split("cancelled after ")[1].split()[0])
         assert tokens < 400
     finally:
         server.close()
@@ -193,13 +189,10 @@ async def test_typing_session_reuses_the_model_and_types_through_suggestions(mod
             )
         )
         column += 1
-        started = time.perf_counter()
         result = await model_client.text_document_inline_completion_async(inline_params(URI, line, column))
-        elapsed = time.perf_counter() - started
         remaining = shown[column - 8 :]
-        if remaining.strip():
+        if remaining.strip():  # (that it comes from the cache, not the model, is tested in test_completion_cache.py)
             assert result.items and result.items[0].insert_text == remaining
-            assert elapsed < 0.5, f"typing-through took {elapsed:.3f}s"
     # A character that departs from the suggestion asks the model again, with the prompt's prefix reused.
     version += 1
     model_client.text_document_did_change(

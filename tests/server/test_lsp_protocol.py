@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -12,8 +11,8 @@ from hypothesis import strategies as st
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from conftest import SAMPLE_PROJECT, completion_params, inline_params, open_document
-from fireside.completion.fake_engine import FAKE_COMPLETION
+from fireside.completion.fake_engine import FAKE_COMPLETION, HOLD_MARKER
+from tests.support.lsp_session import SAMPLE_PROJECT, completion_params, inline_params, open_document
 
 URI = (SAMPLE_PROJECT / "scratch.py").as_uri()
 
@@ -60,10 +59,8 @@ async def test_plain_completion_item_replaces_the_word_being_typed(fake_client: 
 )
 async def test_bad_positions_and_binary_text_get_empty_answers(fake_client: LanguageClient, text, line, character):
     open_document(fake_client, URI, text)
-    started = time.perf_counter()
     result = await fake_client.text_document_inline_completion_async(inline_params(URI, line, character))
     assert result.items == ()
-    assert time.perf_counter() - started < 2.0
     # …and the server still serves a good request afterwards.
     open_document(fake_client, URI, "y = \n", version=2)
     result = await fake_client.text_document_inline_completion_async(inline_params(URI, 0, 4))
@@ -77,15 +74,15 @@ async def test_unopened_document_gets_an_empty_answer(fake_client: LanguageClien
     assert plain.items == ()
 
 
-async def test_five_megabyte_file_gets_an_empty_answer_quickly_and_one_message(fake_client: LanguageClient):
+async def test_five_megabyte_file_gets_an_empty_answer_and_one_message(fake_client: LanguageClient):
+    # How fast the answer comes is measured in eval/, not here; the test's timeout bounds it.
     big = "x = 1\n" * (5 * 1024 * 1024 // 6)
     open_document(fake_client, URI, big)
     for _ in range(2):
-        started = time.perf_counter()
         result = await fake_client.text_document_inline_completion_async(inline_params(URI, 100, 0))
         assert result.items == ()
-        assert time.perf_counter() - started < 2.0
-    await asyncio.sleep(0.2)
+    # The server writes its showMessage before the answer it belongs to, and the client reads in order:
+    # both messages there were to be had have arrived with the answers.
     large = [m for m in fake_client.messages if "larger than maxFileSize" in m.message]
     assert len(large) == 1
 
@@ -96,17 +93,16 @@ async def test_unknown_method_gets_method_not_found(fake_client: LanguageClient)
     assert "-32601" in repr(caught.value) or "Method Not Found" in str(caught.value)
 
 
-async def test_newer_request_for_the_same_document_supersedes_the_older(slow_fake_client: LanguageClient):
-    client = slow_fake_client
-    open_document(client, URI, "x = \n")
-    started = time.perf_counter()
-    first = asyncio.ensure_future(client.text_document_inline_completion_async(inline_params(URI, 0, 4)))
-    await asyncio.sleep(0.3)
+async def test_newer_request_for_the_same_document_supersedes_the_older(fake_client: LanguageClient):
+    # The fake engine holds a prompt with HOLD_MARKER until it is cancelled: the first request (line 1) can
+    # only end because the newer one (line 0, no marker above it) superseded it, while generating or before.
+    client = fake_client
+    held = f"{HOLD_MARKER} = "
+    open_document(client, URI, f"y = \n{held}\n")
+    first = asyncio.ensure_future(client.text_document_inline_completion_async(inline_params(URI, 1, len(held))))
     second = asyncio.ensure_future(client.text_document_inline_completion_async(inline_params(URI, 0, 4)))
     first_result = await first
-    first_done = time.perf_counter() - started
     second_result = await second
-    assert first_done < 1.2  # stopped early instead of running ~2 s to the end
     assert first_result.items == () or len(first_result.items[0].insert_text) < len(FAKE_COMPLETION)
     assert second_result.items[0].insert_text == FAKE_COMPLETION
 

@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from lsp_wire import RawServer
-from fireside.completion.fake_engine import FAKE_COMPLETION
+from fireside.completion.fake_engine import FAKE_COMPLETION, HOLD_MARKER, HOLDING_MESSAGE
+from tests.support.lsp_wire import RawServer
 
 URI = "file:///tmp/fireside_wire_test.py"
 
@@ -82,23 +82,23 @@ def test_changes_for_unopened_documents_and_stale_versions_are_ignored(fake_serv
     still_serving(fake_server)
 
 
-def test_cancel_request_answers_at_once_and_frees_the_model_worker():
-    server = RawServer("--engine", "fake", "--fake-token-delay-ms", "100", "--debounce-ms", "0")
+def test_cancel_request_answers_and_frees_the_model_worker():
+    # The fake engine holds a prompt with HOLD_MARKER until it is cancelled, so the request on line 1 is still
+    # generating (or waiting for the worker) when the cancel comes: it cannot have finished by itself.
+    server = RawServer("--engine", "fake", "--debounce-ms", "0")
     try:
         server.initialize()
-        server.open(URI, "x = \n")
-        time.sleep(0.3)  # let the (fake) model load
-        started = time.perf_counter()
-        request_id = inline(server, 0, 4)  # ~1.9 s of generation if nobody stops it
-        time.sleep(0.3)
+        server.wait_for(lambda m: m.get("method") == "fireside/status" and m["params"]["state"] == "ready", timeout=30)
+        held = f"{HOLD_MARKER} = "
+        server.open(URI, f"y = \n{held}\n")
+        request_id = inline(server, 1, len(held))
+        server.wait_for_stderr(HOLDING_MESSAGE, timeout=30)
         server.notify("$/cancelRequest", {"id": request_id})
         response = server.response(request_id, timeout=10)
         assert response["error"]["code"] == -32800
-        assert time.perf_counter() - started < 1.0
-        # Had generation gone on, this one would wait ~1.6 s more before its own ~1.9 s.
-        follow_up = server.response(inline(server, 0, 4), timeout=10)
+        # Had the held generation gone on, the model worker would never take this one.
+        follow_up = server.response(inline(server, 0, 4), timeout=30)
         assert follow_up["result"]["items"][0]["insertText"] == FAKE_COMPLETION
-        assert time.perf_counter() - started < 3.2
     finally:
         server.close()
 

@@ -42,7 +42,8 @@ def decoded(tokens: list[int]) -> str:
     return "".join(chr(t) if t < 900 else f"<{t}>" for t in tokens[1:])
 
 
-def test_fim_prompt_orders_prefix_suffix_middle_with_the_cursor_line_in_the_middle():
+def test_fim_prompt_orders_prefix_suffix_middle_with_the_cursor_line_in_the_middle(monkeypatch):
+    monkeypatch.setattr(prompt_module, "MIDDLE_STEP_LINES", 8)  # the middle from the last multiple of 8 lines
     fim = FimTokens(prefix=900, suffix=901, middle=902)
     above = "".join(f"x{i} = {i}\n" for i in range(10))  # lines 0-9: the middle starts at line 8
     text = above + "def f():\n    return 1\n"
@@ -55,7 +56,8 @@ def test_fim_prompt_orders_prefix_suffix_middle_with_the_cursor_line_in_the_midd
     assert prompt.prefix_text.endswith("def f():\n    return ")
 
 
-def test_typing_and_new_lines_only_append_to_a_fim_prompt():
+def test_typing_and_new_lines_only_append_to_a_fim_prompt(monkeypatch):
+    monkeypatch.setattr(prompt_module, "MIDDLE_STEP_LINES", 8)  # with 8, Enter appends too
     fim = FimTokens(prefix=900, suffix=901, middle=902)
     lines = [f"value_{i} = {i}\n" for i in range(300)]
     head, tail = "".join(lines[:145]), "".join(lines[145:])  # the middle starts at line 144
@@ -196,8 +198,7 @@ def test_repository_layout_puts_other_files_first_then_the_current_file_in_fim_o
         "<F>shop/catalog.py\nclass Catalog:\n    def get(self, sku): ...\n"
         "<F>shop/prices.py\ndef price_of(item): ...\n"
         "<F>m.py\n"
-        # the cursor's line and those above it since the last multiple of 8 follow <M>
-        f"<P><S>\nprint(item)\n<M>{SHOP_TEXT}"
+        f"<P>{SHOP_TEXT}<S>\nprint(item)\n<M>"  # the usual FIM order without typing-layout
     )
     assert "# Path" not in prompt.prefix_text  # the path is in the file separator, not a comment
 
@@ -210,7 +211,7 @@ def test_fim_without_repository_tokens_keeps_definitions_as_comments_inside_the_
     rendered = _render(prompt.tokens)
     assert rendered.startswith("<P># Path: shop/catalog.py\nclass Catalog:")
     assert "<R>" not in rendered and "<F>" not in rendered
-    assert rendered.endswith(f"# Path: m.py\n<S>\nprint(item)\n<M>{SHOP_TEXT}")
+    assert rendered.endswith(f"# Path: m.py\n{SHOP_TEXT}<S>\nprint(item)\n<M>")
 
 
 def test_repository_format_can_be_switched_off():
@@ -218,6 +219,15 @@ def test_repository_format_can_be_switched_off():
     prompt = build_prompt(request(SHOP_TEXT, len(SHOP_TEXT)), CharTokenizer(), budget_tokens=800, fim=REPOSITORY_FIM, context=context)
     assert 903 not in prompt.tokens and 904 not in prompt.tokens
     assert _render(prompt.tokens).startswith("<P># Path: shop/catalog.py\n")
+
+
+def test_the_default_typing_layout_puts_only_the_cursor_line_after_the_middle():
+    fim = FimTokens(prefix=900, suffix=901, middle=902)
+    text = "a = 1\nb = 2\nc = a +\nprint(c)\n"
+    offset = text.index(" +") + 2
+    features = _catalog_context({"typing-layout"})
+    prompt = build_prompt(request(text, offset), CharTokenizer(), budget_tokens=400, fim=fim, context=features)
+    assert _render(prompt.tokens) == "<P># Path: m.py\na = 1\nb = 2\n<S>\nprint(c)\n<M>c = a +"
 
 
 def test_repository_prompt_stays_a_prefix_while_typing_and_fits_the_budget():

@@ -14,7 +14,7 @@ from fireside.completion.scheduling import RequestClock
 from fireside.completion.service import CompletionService
 from fireside.completion.types import CompletionRequest
 from fireside.config import FiresideConfig
-from lsp_wire import RawServer
+from tests.support.lsp_wire import RawServer
 
 WAIT = 30.0  # only a broken implementation ever waits this long
 

@@ -24,7 +24,8 @@ from fireside.lsp.transports import (
     message_limit,
 )
 from fireside.protocol import AUTH_FAILED_ERROR, SESSION_BUSY_ERROR
-from socket_client import TOKEN, SocketServer, TcpClient, free_port, initialize_params, inline_params, wait_until
+
+from tests.support.socket_client import TOKEN, SocketServer, TcpClient, free_port, initialize_params, inline_params, wait_until
 
 URI = "file:///tmp/fireside_transport_test.py"
 

@@ -81,7 +81,9 @@ def test_watcher_follows_files_changed_outside_the_editor(tmp_path):
         index.set_open(str(tmp_path / "first.py"), True)
         index.update_text(str(tmp_path / "first.py"), "def from_buffer(): pass\n")
         (tmp_path / "first.py").write_text("def from_disk(): pass\n")
-        time.sleep(1.0)
+        # Events are handled in order: once a later file is indexed, first.py's change has been seen too.
+        (tmp_path / "later.py").write_text("def later(): pass\n")
+        assert wait_until(lambda: index.lookup(["later"])), "the later file is indexed"
         assert index.lookup(["from_buffer"]) and not index.lookup(["from_disk"])
     finally:
         watcher.stop()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from code_server import build_vsix, missing_tools
+from tests.support.code_server import build_vsix, missing_tools
 
 
 @pytest.fixture(scope="session")

@@ -145,7 +145,8 @@ def test_protocol_ts_mirrors_protocol_py() -> None:
 
 def test_every_command_has_a_handler_and_every_handler_a_command() -> None:
     contributed = {command["command"] for command in PACKAGE["contributes"]["commands"]}
-    registered = set(re.findall(r"registerCommand\('([^']+)'", (EXTENSION / "src" / "extension.ts").read_text()))
+    sources = "".join(path.read_text() for path in sorted((EXTENSION / "src").glob("*.ts")))
+    registered = set(re.findall(r"registerCommand\('([^']+)'", sources))
     assert contributed == registered
     titles = {f"{c['category']}: {c['title']}" for c in PACKAGE["contributes"]["commands"]}
     assert "Fireside: Generate Hypothesis tests" in titles

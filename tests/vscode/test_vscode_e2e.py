@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from code_server import vscode_session, wait_for
+from tests.support.code_server import SETTINGS, open_file, vscode_session, wait_for
+from tests.support.code_server import chord as _chord
+from tests.support.code_server import keys as _keys
 
 pytestmark = [pytest.mark.e2e, pytest.mark.model, pytest.mark.timeout(900)]
-
-FIRESIDE = Path(sys.executable).with_name("fireside")
 
 SAMPLE = '''def add(a: int, b: int) -> int:
     """Return the sum of a and b."""
@@ -31,53 +30,6 @@ def subtract(a: int, b: int) -> int:
     return a - b
 '''
 TYPED = '\n\ndef multiply(a: int, b: int) -> int:\n    """Return the product of a and b."""\n    return '
-
-SETTINGS = {
-    "security.workspace.trust.enabled": False,
-    "workbench.startupEditor": "none",
-    "workbench.tips.enabled": False,
-    "workbench.welcomePage.walkthroughs.openOnInstall": False,
-    "telemetry.telemetryLevel": "off",
-    "extensions.autoCheckUpdates": False,
-    "extensions.autoUpdate": False,
-    "extensions.ignoreRecommendations": True,
-    "update.mode": "none",
-    "files.autoSave": "off",
-    "editor.inlineSuggest.enabled": True,
-    # Only the ghost text: no suggest widget, no auto-closing or re-indenting of what the test types.
-    "editor.quickSuggestions": {"other": "off", "comments": "off", "strings": "off"},
-    "editor.suggestOnTriggerCharacters": False,
-    "editor.wordBasedSuggestions": "off",
-    "editor.autoClosingBrackets": "never",
-    "editor.autoClosingQuotes": "never",
-    "editor.autoIndent": "none",
-    "editor.acceptSuggestionOnEnter": "off",
-    "fireside.path": str(FIRESIDE),
-    "fireside.threads": 1,
-}
-
-
-def _keys(driver, *keys: str, pause: float = 0.05) -> None:
-    from selenium.webdriver.common.action_chains import ActionChains
-
-    for key in keys:
-        ActionChains(driver).send_keys(key).perform()
-        time.sleep(pause)
-
-
-def _chord(driver, *keys: str) -> None:
-    """Modifier keys held down, then the last key pressed."""
-    from selenium.webdriver.common.action_chains import ActionChains
-
-    *modifiers, key = keys
-    chain = ActionChains(driver)
-    for modifier in modifiers:
-        chain.key_down(modifier)
-    chain.send_keys(key)
-    for modifier in reversed(modifiers):
-        chain.key_up(modifier)
-    chain.perform()
-
 
 def _run_command(driver, title: str) -> None:
     from selenium.webdriver.common.by import By
@@ -94,21 +46,6 @@ def _run_command(driver, title: str) -> None:
 
     wait_for(f"'{title}' in the command palette", first_row_matches, 20)
     _keys(driver, Keys.ENTER)
-
-
-def open_file(driver, name: str) -> None:
-    """Waits for the workbench, then opens a workspace file with Quick Open."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.common.keys import Keys
-
-    wait_for("the workbench", lambda: driver.find_elements(By.CSS_SELECTOR, ".monaco-workbench .part.editor"), 90)
-    time.sleep(3)  # the workbench restores its layout and focus
-    _chord(driver, Keys.CONTROL, "p")
-    wait_for("quick open", lambda: driver.find_element(By.CSS_SELECTOR, ".quick-input-widget input").is_displayed(), 20)
-    _keys(driver, name, pause=0.3)
-    wait_for(f"{name} in quick open", lambda: name in driver.find_element(By.CSS_SELECTOR, ".quick-input-widget .monaco-list-row").text, 20)
-    _keys(driver, Keys.ENTER)
-    wait_for("the editor", lambda: driver.find_elements(By.CSS_SELECTOR, ".monaco-editor .view-lines .view-line"), 30)
 
 
 def _ghost_text(driver) -> str:

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from code_server import vscode_session, wait_for
-from test_vscode_e2e import SETTINGS, open_file
+from tests.support.code_server import SETTINGS, open_file, vscode_session, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.model, pytest.mark.timeout(600)]
 

@@ -4,23 +4,9 @@
  */
 import { Alert } from './protocol';
 
-export type AlertChange = 'fired' | 'updated' | 'resolved' | 'ignored';
+export { parseAlert } from './protocol';
 
-/** Validates a fireside/alert payload; undefined for anything that is not an alert. */
-export function parseAlert(raw: unknown): Alert | undefined {
-  if (typeof raw !== 'object' || raw === null) {
-    return undefined;
-  }
-  const candidate = raw as Record<string, unknown>;
-  const labels = candidate.labels;
-  if (typeof labels !== 'object' || labels === null || Array.isArray(labels)) {
-    return undefined;
-  }
-  if (candidate.status !== 'firing' && candidate.status !== 'resolved') {
-    return undefined;
-  }
-  return candidate as unknown as Alert;
-}
+export type AlertChange = 'fired' | 'updated' | 'resolved' | 'ignored';
 
 /** Alerts are the same alert when their labels are (Alertmanager's identity). */
 export function alertKey(alert: Alert): string {
@@ -77,7 +63,7 @@ export class AlertStore {
 
   /** Firing alerts, newest first. */
   firing(): Alert[] {
-    return [...this.alerts.values()].sort((a, b) => (b.starts_at ?? '').localeCompare(a.starts_at ?? ''));
+    return [...this.alerts.values()].sort((a, b) => (b.starts_at ?? 0) - (a.starts_at ?? 0));
   }
 
   get(key: string): Alert | undefined {

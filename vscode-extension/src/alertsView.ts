@@ -30,8 +30,9 @@ export class AlertsTreeProvider implements vscode.TreeDataProvider<string> {
     if (alert.query) {
       tooltip.appendCodeblock(alert.query, 'promql');
     }
-    if (alert.starts_at) {
-      tooltip.appendMarkdown(`\n\nfiring since ${alert.starts_at}`);
+    if (alert.starts_at !== undefined) {
+      // Unix seconds on the wire (fireside.monitor.alert.Alert.starts_at).
+      tooltip.appendMarkdown(`\n\nfiring since ${new Date(alert.starts_at * 1000).toISOString()}`);
     }
     item.tooltip = tooltip;
     if (alert.generator_url) {

@@ -1,6 +1,8 @@
 /** What the status-bar item says. No `vscode` import. */
 import { StatusParams } from './protocol';
 
+export { parseStatus } from './protocol';
+
 export type ServerState = 'starting' | 'running' | 'stopped' | 'failed';
 
 export interface StatusInputs {
@@ -49,20 +51,4 @@ function describe(inputs: StatusInputs): Omit<StatusView, 'tooltip'> {
     return { text: '$(sync~spin) Fireside', summary: `Fireside is completing (${inputs.model.model})`, severity: 'normal' };
   }
   return { text: '$(flame) Fireside', summary: `Fireside is ready (${inputs.model.model})`, severity: 'normal' };
-}
-
-/** Parses a fireside/status payload; undefined for anything malformed. */
-export function parseStatus(raw: unknown): StatusParams | undefined {
-  if (typeof raw !== 'object' || raw === null) {
-    return undefined;
-  }
-  const candidate = raw as Record<string, unknown>;
-  if (candidate.state !== 'loading' && candidate.state !== 'ready' && candidate.state !== 'degraded') {
-    return undefined;
-  }
-  return {
-    state: candidate.state,
-    model: typeof candidate.model === 'string' ? candidate.model : '',
-    message: typeof candidate.message === 'string' ? candidate.message : '',
-  };
 }

@@ -13,7 +13,7 @@ function alert(status: 'firing' | 'resolved', overrides: Partial<Alert> = {}): A
     value: 12.5,
     score: 0.91,
     threshold: 0.7,
-    starts_at: '2026-01-01T00:00:00Z',
+    starts_at: 1767225600,
     generator_url: 'http://127.0.0.1:9090/graph?g0.expr=rate(errors[5m])',
     ...overrides,
   };
@@ -38,9 +38,9 @@ test('resolving removes the alert; resolving an unknown alert is ignored', () =>
 
 test('alerts are told apart by labels, in any order, and listed newest first', () => {
   const store = new AlertStore();
-  store.apply(alert('firing', { labels: { b: '2', a: '1' }, starts_at: '2026-01-01T00:00:00Z' }), 0);
+  store.apply(alert('firing', { labels: { b: '2', a: '1' }, starts_at: 1767225600 }), 0);
   assert.equal(store.apply(alert('firing', { labels: { a: '1', b: '2' } }), 1), 'updated');
-  store.apply(alert('firing', { labels: { a: '9' }, starts_at: '2026-02-01T00:00:00Z' }), 2);
+  store.apply(alert('firing', { labels: { a: '9' }, starts_at: 1769904000 }), 2);
   assert.deepEqual(store.firing().map((a) => a.labels.a), ['9', '1']);
   assert.equal(alertKey(alert('firing', { labels: { b: '2', a: '1' } })), alertKey(alert('firing', { labels: { a: '1', b: '2' } })));
 });

@@ -25,11 +25,6 @@ _STOPS = ["\ndef ", "\nclass ", "\n@", "\nif __name__", "\n\n\n"]
 Lookup = Callable[[list[str]], list[str]]
 
 
-def body_target(source: Source, line: int) -> FunctionNode | None:
-    found = function_at(source, line)
-    return found[0] if found is not None and stub_body(found[0]) else None
-
-
 def referenced_names(source: Source, function: FunctionNode) -> list[str]:
     """Names the signature and docstring mention: what the body will probably need."""
     names: list[str] = []

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from fireside.completion.engine import Engine
+from fireside.completion.engine import Engine, generate_text
+from fireside.completion.types import StopReason
 
 DEFAULT_CONTEXT_SIZE = 4096
 
@@ -22,18 +23,9 @@ def generate_with_engine(
     engine: Engine, prompt: str, *, max_tokens: int, stop: Sequence[str], cancelled: Callable[[], bool]
 ) -> str:
     """``engine.generate`` that stops at the next token once ``cancelled()`` (raising :class:`Cancelled`)."""
-
-    def stop_at(text: str) -> int | None:
-        hits = [text.find(marker) for marker in stop if marker in text]
-        return min(hits) if hits else None
-
-    start = engine.start_tokens
-    tokens = start + engine.tokenize(prompt)
-    budget = max(16, int(getattr(engine, "context_size", DEFAULT_CONTEXT_SIZE)) - max_tokens - 1)
-    if len(tokens) > budget:  # keep the start tokens, drop the oldest text
-        tokens = start + tokens[len(tokens) - budget + len(start) :]
-    generation = engine.run(tokens, max_tokens=max_tokens, stop_at=stop_at, cancelled=cancelled)
-    if generation.stopped_by == "cancelled":
+    context_size = int(getattr(engine, "context_size", DEFAULT_CONTEXT_SIZE))
+    generation = generate_text(engine, prompt, max_tokens=max_tokens, stop=stop, context_size=context_size, cancelled=cancelled)
+    if generation.stopped_by == StopReason.CANCELLED:
         raise Cancelled("cancelled")
     return generation.text
 

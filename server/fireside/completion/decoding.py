@@ -26,6 +26,8 @@ from typing import Protocol
 
 import numpy
 
+from fireside.completion.types import StopReason
+
 # Logit leads above which a choice is trusted to be plain decoding's: in a batch, and one token at a
 # time after batched cache entries. Measured with Qwen2.5-Coder 0.5B (eval/speculation.py, 692
 # positions): the lead of the one-token choice changed by at most 0.39 in a batch and 0.73 one
@@ -145,7 +147,7 @@ class DecodeTarget(Protocol):
 class Decoded:
     tokens: list[int] = field(default_factory=list)
     text: str = ""
-    stopped_by: str = "limit"  # "eos", "limit", "stop", "cancelled"
+    stopped_by: str = StopReason.LIMIT  # "eos", "limit", "stop", "cancelled"
     steps: int = 0  # model calls after the prompt (one per verified batch or single token)
     drafted: int = 0  # draft tokens sent to the model
     accepted: int = 0  # of those, kept
@@ -190,7 +192,7 @@ def decode(
     try:
         loop.run(drafter)
     finally:
-        evaluated = len(out.tokens) if out.stopped_by == "eos" else max(0, len(out.tokens) - 1)
+        evaluated = len(out.tokens) if out.stopped_by == StopReason.EOS else max(0, len(out.tokens) - 1)
         target.truncate(prompt_length + evaluated)
     return out
 
@@ -235,7 +237,7 @@ class _Loop:
         except _Finished:
             return
         except _Cancelled:
-            out.stopped_by = "cancelled"
+            out.stopped_by = StopReason.CANCELLED
 
     def room(self) -> int:
         """How many more tokens may be evaluated beyond the next one."""
@@ -317,19 +319,19 @@ def _finished(
 ) -> bool:
     """Take ``token`` as the next one; True when the completion ends here."""
     if is_end(token):
-        out.stopped_by = "eos"
+        out.stopped_by = StopReason.EOS
         return True
     out.tokens.append(token)
     out.text = detokenize(out.tokens)
     cut = stop_at(out.text)
     if cut is not None:
         out.text = out.text[:cut]
-        out.stopped_by = "stop"
+        out.stopped_by = StopReason.STOP
         return True
     if cancelled():
-        out.stopped_by = "cancelled"
+        out.stopped_by = StopReason.CANCELLED
         return True
     if len(out.tokens) >= max_tokens:
-        out.stopped_by = "limit"
+        out.stopped_by = StopReason.LIMIT
         return True
     return False

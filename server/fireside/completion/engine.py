@@ -24,6 +24,7 @@ from fireside.completion.decoding import Drafter, GreedyChooser, NoDrafts, Promp
 from fireside.completion.kv_context import ContextError, KvContext
 from fireside.completion.kv_reuse import common_prefix
 from fireside.completion.prompt import FimTokens
+from fireside.completion.types import StopReason
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ class Generation:
     prompt_tokens: int
     reused_tokens: int
     generated_tokens: int
-    stopped_by: str  # "eos", "limit", "stop", "cancelled", "unavailable" (no remote engine, no fall-back)
+    stopped_by: StopReason
     seconds: float
     # What the local engine did (zero for the others): prompt tokens evaluated and, of the reused
     # ones, moved to a new position; model calls after the prompt; draft tokens verified and kept;
@@ -96,10 +97,39 @@ def nothing_to_generate(
     """The answer of ``Engine.run`` when there is nothing to generate (cancelled already, or no room
     left: ``max_tokens`` already clamped with ``room_for``), else None."""
     if cancelled():
-        return Generation("", prompt_count, reused, 0, "cancelled", 0.0)
+        return Generation("", prompt_count, reused, 0, StopReason.CANCELLED, 0.0)
     if max_tokens == 0:
-        return Generation("", prompt_count, reused, 0, "limit", 0.0)
+        return Generation("", prompt_count, reused, 0, StopReason.LIMIT, 0.0)
     return None
+
+
+def stop_at_any(stop: Sequence[str]) -> Callable[[str], int | None]:
+    """A ``stop_at`` for ``Engine.run`` that cuts the text at the first of the ``stop`` strings."""
+
+    def stop_at(text: str) -> int | None:
+        hits = [text.find(marker) for marker in stop if marker in text]
+        return min(hits) if hits else None
+
+    return stop_at
+
+
+def generate_text(
+    engine: Engine,
+    prompt: str,
+    *,
+    max_tokens: int,
+    stop: Sequence[str] = (),
+    context_size: int,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> Generation:
+    """``Engine.generate`` for every engine: plain text in (the oldest text dropped when it does not fit
+    next to ``max_tokens``; the start tokens kept), generation out, cut at the first of ``stop``."""
+    start = engine.start_tokens
+    tokens = start + engine.tokenize(prompt)
+    budget = max(16, context_size - max_tokens - 1)
+    if len(tokens) > budget:
+        tokens = start + tokens[len(tokens) - budget + len(start) :]
+    return engine.run(tokens, max_tokens=max_tokens, stop_at=stop_at_any(stop), cancelled=cancelled)
 
 
 def room_for(max_tokens: int, context_size: int, prompt_count: int) -> int:
@@ -308,7 +338,7 @@ class LlamaEngine:
         prepared = self._context.prepare(prompt_tokens, cancelled, move_chunks=self.move_chunks)
         prompt_seconds = time.perf_counter() - started
         if prepared is None:
-            generation = Generation("", len(prompt_tokens), shared, 0, "cancelled", prompt_seconds, prompt_seconds=prompt_seconds)
+            generation = Generation("", len(prompt_tokens), shared, 0, StopReason.CANCELLED, prompt_seconds, prompt_seconds=prompt_seconds)
             self.last_run = generation
             return generation
         drafter = self._new_drafter()
@@ -352,13 +382,4 @@ class LlamaEngine:
 
     def generate(self, prompt: str, *, max_tokens: int, stop: Sequence[str] = ()) -> str:
         """Plain text in, text out (used by test generation); stops at any of ``stop``."""
-
-        def stop_at(text: str) -> int | None:
-            hits = [text.find(marker) for marker in stop if marker in text]
-            return min(hits) if hits else None
-
-        tokens = self.start_tokens + self.tokenize(prompt)
-        budget = max(16, self._context_size - max_tokens - 1)
-        if len(tokens) > budget:  # keep the start tokens, drop the oldest text
-            tokens = self.start_tokens + tokens[len(tokens) - budget + len(self.start_tokens) :]
-        return self.run(tokens, max_tokens=max_tokens, stop_at=stop_at, cancelled=lambda: False).text
+        return generate_text(self, prompt, max_tokens=max_tokens, stop=stop, context_size=self._context_size).text

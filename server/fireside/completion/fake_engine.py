@@ -1,16 +1,20 @@
 """A deterministic stand-in for the model, for protocol-level tests (never used to judge quality).
 
 It "generates" a fixed text one character per token, optionally slowly, so tests can check
-cancellation, superseding and the LSP plumbing without depending on what a real model says.
+cancellation, superseding and the LSP plumbing without depending on what a real model says. A prompt
+that contains ``HOLD_MARKER`` is held after one token until it is cancelled (the log says so): "still
+generating" is then a state a test creates, not a race it hopes to win.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 
 from fireside.completion.engine import Generation, ModelInfo
 from fireside.completion.prompt import FimTokens
+from fireside.completion.types import StopReason
 
 FAKE_COMPLETION = "fake_completion(42)"
 # Special tokens sit above every code point, so a prompt of characters reads back unambiguously.
@@ -18,6 +22,10 @@ _SPECIAL = 0x110000
 FAKE_FIM = FimTokens(_SPECIAL, _SPECIAL + 1, _SPECIAL + 2)
 FAKE_REPOSITORY_FIM = FimTokens(_SPECIAL, _SPECIAL + 1, _SPECIAL + 2, _SPECIAL + 3, _SPECIAL + 4)
 _SPECIAL_TEXTS = ("<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>", "<|repo_name|>", "<|file_sep|>")
+HOLD_MARKER = "hold_the_fake_engine"
+HOLDING_MESSAGE = "fake engine: holding the generation until it is cancelled"
+
+logger = logging.getLogger(__name__)
 
 
 class FakeEngine:
@@ -63,21 +71,28 @@ class FakeEngine:
             for token in prompt_tokens[len(self.start_tokens) :]
         )
         text = ""
-        stopped_by = "eos"
+        stopped_by = StopReason.EOS
         count = 0
+        hold = HOLD_MARKER in self.last_prompt_text
         for char in self._text:
             if cancelled():
-                stopped_by = "cancelled"
+                stopped_by = StopReason.CANCELLED
                 break
             if count >= max_tokens:
-                stopped_by = "limit"
+                stopped_by = StopReason.LIMIT
                 break
             time.sleep(self._token_delay_s)
             text += char
             count += 1
+            if hold:
+                logger.info("%s (after %d token)", HOLDING_MESSAGE, count)
+                while not cancelled():
+                    time.sleep(0.01)
+                stopped_by = StopReason.CANCELLED
+                break
             cut = stop_at(text)
             if cut is not None:
-                text, stopped_by = text[:cut], "stop"
+                text, stopped_by = text[:cut], StopReason.STOP
                 break
         return Generation(text, len(prompt_tokens), reused, count, stopped_by, time.perf_counter() - started)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -10,12 +12,14 @@ from fireside.completion.healing import after_typed, healed_stop, trailing_white
 from fireside.completion.postprocess import CursorLine, finalize
 from fireside.completion.stopping import SyntaxAwareStop
 from fireside.completion.prompt import PromptContext, build_prompt
-from fireside.completion.types import Completion, CompletionRequest
+from fireside.completion.types import Completion, CompletionRequest, StopReason
 from fireside.context.index import WorkspaceIndex
 from fireside.context.languages import language_for
 from fireside.context.syntax import analyse_cursor
 from fireside.context.trees import CompletionSplice, DocumentTrees, keep_parseable, reparse
 from fireside.documents import uri_to_path
+
+logger = logging.getLogger(__name__)
 
 SINGLE_LINE_MAX_TOKENS = 48  # a one-line completion never needs more; stops a runaway line early
 GENERATION_RESERVE = 8
@@ -28,7 +32,7 @@ def complete(
     max_prompt_tokens: int,
     context_size: int,
     cancelled: Callable[[], bool],
-    features: frozenset[str] = frozenset({"imports", "scopes", "syntax-check"}),
+    features: frozenset[str] = frozenset({"imports", "scopes", "syntax-check", "typing-layout"}),
     index: WorkspaceIndex | None = None,
     workspace_root: str = "",
     trees: DocumentTrees | None = None,
@@ -74,17 +78,23 @@ def complete(
         comment=spec.line_comment if spec else "#",
         context=context,
     )
-    generation = engine.run(
-        prompt.tokens,
-        max_tokens=max_tokens,
-        stop_at=healed_stop(SyntaxAwareStop(cursor, multiline, splice), typed),
-        cancelled=cancelled,
-    )
+    stop = healed_stop(SyntaxAwareStop(cursor, multiline, splice), typed)
+    started = time.perf_counter()
+    first_token = True
+
+    def stop_at(text: str) -> int | None:
+        nonlocal first_token
+        if first_token:  # the time to the first token; tests also wait for this line ("still generating")
+            first_token = False
+            logger.debug("first token of %s after %.0f ms", request.uri, (time.perf_counter() - started) * 1000)
+        return stop(text)
+
+    generation = engine.run(prompt.tokens, max_tokens=max_tokens, stop_at=stop_at, cancelled=cancelled)
     generated = after_typed(generation.text, typed) or ""
-    if multiline and generation.stopped_by == "limit" and "\n" in generated.rstrip("\n"):
+    if multiline and generation.stopped_by == StopReason.LIMIT and "\n" in generated.rstrip("\n"):
         # The token limit came mid-line: offer the whole lines before it, not half a statement.
         generated = generated[: generated.rstrip("\n").rfind("\n")]
-    text = "" if generation.stopped_by == "cancelled" else finalize(generated, cursor, multiline)
+    text = "" if generation.stopped_by == StopReason.CANCELLED else finalize(generated, cursor, multiline)
     if text and splice is not None:
         text = keep_parseable(splice, text)
     return Completion(

@@ -21,10 +21,11 @@ from fireside.completion.cache import CompletionCache
 from fireside.completion.engine import Engine, ModelLoadError
 from fireside.completion.pipeline import complete
 from fireside.completion.scheduling import RequestClock
-from fireside.completion.types import Completion, CompletionRequest
+from fireside.completion.types import Completion, CompletionRequest, StopReason
 from fireside.config import FiresideConfig
 from fireside.context.index import WorkspaceIndex
 from fireside.context.trees import DocumentTrees
+from fireside.documents import uri_to_path
 
 logger = logging.getLogger(__name__)
 
@@ -130,7 +131,7 @@ class CompletionService:
         ``clock`` gets the times the model thread took and finished the request."""
         if self._engine is None:
             return None
-        hit = self.peek(request)
+        hit = self.peek(request, config)
         if hit is not None:
             return hit
         self.cancel_prefetches()
@@ -148,11 +149,21 @@ class CompletionService:
             if self._latest.get(request.uri) is cancel:
                 del self._latest[request.uri]
 
-    def peek(self, request: CompletionRequest) -> Completion | None:
+    def prompt_shape(self, request: CompletionRequest, config: FiresideConfig) -> tuple[object, ...]:
+        """What shapes the prompt besides the request's own text: the settings that build it and what
+        the workspace index knows of other files (the cache's key has both)."""
+        path = uri_to_path(request.uri)
+        generation = self.index.generation_except(str(path) if path else None) if self.index is not None else 0
+        return (
+            frozenset(config.context_features), config.max_prompt_tokens, config.context_size, self.workspace_root,
+            generation,
+        )
+
+    def peek(self, request: CompletionRequest, config: FiresideConfig) -> Completion | None:
         """A cached answer (exact repeat or typing-through), found on the event loop at once."""
         if self._engine is None:
             return None
-        hit = self._cache.lookup(request)
+        hit = self._cache.lookup(request, self.prompt_shape(request, config))
         if hit is None:
             return None
         self.supersede(request.uri)
@@ -162,14 +173,14 @@ class CompletionService:
     def prefetch(self, request: CompletionRequest, config: FiresideConfig) -> None:
         """Compute a completion nobody asked for yet (the user paused, a file opened) so that the
         request that follows is a cache hit. Any real request cancels it."""
-        if self._engine is None or self._cache.lookup(request) is not None:
+        if self._engine is None or self._cache.lookup(request, self.prompt_shape(request, config)) is not None:
             return
         cancel = threading.Event()
         self._prefetches.add(cancel)
 
         def run() -> None:
             try:
-                if self._cache.lookup(request) is None:  # a request may have answered it meanwhile
+                if self._cache.lookup(request, self.prompt_shape(request, config)) is None:  # answered meanwhile?
                     self._run(request, config, cancel)
             except Exception:
                 logger.debug("prefetch failed", exc_info=True)
@@ -190,9 +201,10 @@ class CompletionService:
             event.set()
 
     def close(self, uri: str) -> None:
-        """The document was closed: stop its work and let go of its syntax tree."""
+        """The document was closed: stop its work, let go of its syntax tree and its cached answers."""
         self.supersede(uri)
         self._trees.forget(uri)
+        self._cache.forget(uri)
 
     def _run(
         self, request: CompletionRequest, config: FiresideConfig, cancel: threading.Event, clock: RequestClock | None = None
@@ -202,6 +214,7 @@ class CompletionService:
         engine = self._engine
         if engine is None or cancel.is_set():
             return None
+        shape = self.prompt_shape(request, config)  # before the prompt is built: an index change meanwhile misses
         completion = complete(
             engine,
             request,
@@ -224,12 +237,12 @@ class CompletionService:
                 drafted_tokens=getattr(run, "drafted_tokens", 0),
                 accepted_tokens=getattr(run, "accepted_tokens", 0),
             )
-        if completion.stopped_by == "unavailable":  # every remote engine down: ask again next time
+        if completion.stopped_by == StopReason.UNAVAILABLE:  # every remote engine down: ask again next time
             logger.info("no engine available for this completion")
-        elif completion.stopped_by == "cancelled":
+        elif completion.stopped_by == StopReason.CANCELLED:
             logger.info("generation cancelled after %d tokens (%.0f ms)", completion.generated_tokens, completion.model_ms)
         else:
-            self._cache.store(request, completion.text)
+            self._cache.store(request, completion.text, shape)
         return completion
 
     def run_on_worker(self, function: Callable[[Engine], object]) -> asyncio.Future[object]:
@@ -252,36 +265,3 @@ class CompletionService:
             self._close(engine)
 
         threading.Thread(target=close_when_idle, name="fireside-model-close").start()
-
-
-def serving_engine_factory(local_factory: EngineFactory) -> EngineFactory:
-    """Remote engines when ``config.endpoints`` names any (the local model as their fall-back), else
-    the local model."""
-
-    def factory(config: FiresideConfig) -> Engine:
-        if not config.endpoints:
-            return local_factory(config)
-        from fireside.endpoints.engine import endpoint_engine_factory
-
-        return endpoint_engine_factory(config, local_factory)
-
-    return factory
-
-
-def llama_engine_factory(config: FiresideConfig) -> Engine:
-    """The local model: ``modelPath`` when set, else the default chosen for this machine, else the
-    bundled fallback (``fireside.models.catalog.resolve_model`` decides). A default that is sound on
-    disk but that llama.cpp refuses is replaced by the fallback too; the server tells the user."""
-    from fireside.completion.engine import LlamaEngine
-    from fireside.models.catalog import resolve_model
-
-    resolved = resolve_model(config.model_path)
-    if resolved.problem:
-        logger.warning("%s; loading the fallback %s", resolved.problem, resolved.path)
-    try:
-        return LlamaEngine(resolved.path, context_size=config.context_size, threads=config.effective_threads)
-    except ModelLoadError as error:
-        if resolved.fallback is None:
-            raise
-        logger.error("The default model %s could not be loaded (%s); loading the fallback %s", resolved.name, error, resolved.fallback)
-        return LlamaEngine(resolved.fallback, context_size=config.context_size, threads=config.effective_threads)

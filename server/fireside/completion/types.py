@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
+
+
+class StopReason(enum.StrEnum):
+    """Why a generation ended (``Generation.stopped_by``, ``Completion.stopped_by``). A ``StrEnum``: logs
+    and comparisons read the plain word."""
+
+    EOS = "eos"  # the model ended it
+    LIMIT = "limit"  # max tokens, or no room left in the context
+    STOP = "stop"  # a stop rule cut it (line end, closed block, stop string)
+    CANCELLED = "cancelled"  # superseded, $/cancelRequest, a code action cancelled, shutdown
+    UNAVAILABLE = "unavailable"  # no remote engine answered and there is no local fall-back
+    EXACT = "exact"  # not generated: the cache had this very request
+    TYPING_THROUGH = "typing-through"  # not generated: the user typed the start of the shown suggestion
 
 
 @dataclass(frozen=True)
@@ -31,7 +45,7 @@ class Completion:
     prompt_tokens: int
     reused_tokens: int  # prompt tokens whose KV state was kept from the previous request
     generated_tokens: int
-    stopped_by: str  # "eos", "limit", "stop", "cancelled"
+    stopped_by: StopReason
     model_ms: float  # time spent in the model (prompt evaluation + generation)
     # Filled in by the completion service: waiting for the model thread (debounce included) and the
     # whole stay on it; prompt tokens evaluated; draft tokens verified and kept (speculative decoding).

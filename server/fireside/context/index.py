@@ -13,6 +13,7 @@ from pathlib import Path
 
 from fireside.context.definitions import Definition, extract_definitions
 from fireside.context.languages import language_for
+from fireside.documents import unfit_for_model
 
 logger = logging.getLogger(__name__)
 
@@ -26,12 +27,27 @@ class WorkspaceIndex:
         self._by_name: dict[str, list[Definition]] = {}
         self._pending: dict[str, str] = {}  # path → newest text, not yet parsed
         self._open: set[str] = set()  # paths whose truth is the editor's buffer, not the disk
+        # Changes, in all and per path: what other files say may have changed for a prompt in ``path``
+        # exactly when ``generation_except(path)`` did (a cache key part; a file's own edits do not count).
+        self._generation = 0
+        self._path_generation: dict[str, int] = {}
+
+    def _changed(self, path: str) -> None:
+        """Called with the lock held."""
+        self._generation += 1
+        self._path_generation[path] = self._path_generation.get(path, 0) + 1
+
+    def generation_except(self, path: str | None) -> int:
+        """How many changes the index has seen in files other than ``path``. Read without the lock (the
+        event loop asks, and a parse may hold it): two integers the GIL reads whole."""
+        return self._generation - self._path_generation.get(path or "", 0)
 
     # ----- updates --------------------------------------------------------------------------
     def update_text(self, path: str, text: str) -> None:
         """Queue ``text`` as the content of ``path`` (parsed at the next lookup)."""
         with self._lock:
             self._pending[path] = text
+            self._changed(path)
 
     def set_open(self, path: str, is_open: bool) -> None:
         with self._lock:
@@ -60,6 +76,7 @@ class WorkspaceIndex:
         with self._lock:
             self._pending.pop(path, None)
             self._drop(path)
+            self._changed(path)
 
     def _drop(self, path: str) -> None:
         for definition in self._by_path.pop(path, []):
@@ -78,7 +95,7 @@ class WorkspaceIndex:
         self._pending = {keep: pending.pop(keep)} if keep in pending else {}
         for path, text in pending.items():
             spec = language_for(None, path)
-            if spec is None or "\x00" in text or len(text) > MAX_INDEXED_FILE_BYTES:
+            if spec is None or unfit_for_model(text, MAX_INDEXED_FILE_BYTES) is not None:
                 self._drop(path)
                 continue
             try:

@@ -13,14 +13,22 @@ as text: ``run`` turns the tokens back into the text they were made from.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from fireside.completion.engine import Engine, Generation, ModelInfo, ModelLoadError, nothing_to_generate, room_for
+from fireside.completion.engine import (
+    Engine,
+    Generation,
+    ModelInfo,
+    ModelLoadError,
+    generate_text,
+    nothing_to_generate,
+    room_for,
+)
+from fireside.completion.types import StopReason
 from fireside.endpoints.openai_api import EndpointBusy, EndpointError, OpenAIClient, TokenizerRoute
 from fireside.endpoints.pool import EndpointPool
 
@@ -187,7 +195,7 @@ class EndpointEngine:
             except EndpointError as error:
                 self.pool.failed(url, str(error))
                 if cancelled():
-                    return Generation("", len(prompt_tokens), 0, 0, "cancelled", time.perf_counter() - started)
+                    return Generation("", len(prompt_tokens), 0, 0, StopReason.CANCELLED, time.perf_counter() - started)
                 continue  # the same request on the next endpoint: the editor sees no error
             self.pool.succeeded(url)
             return generation
@@ -205,7 +213,7 @@ class EndpointEngine:
     ) -> Generation:
         text = ""
         pieces = 0
-        stopped_by = "limit"
+        stopped_by = StopReason.LIMIT
         for piece in self._client.stream_completion(
             url, prompt, max_tokens=max_tokens, timeout_s=self._timeout_s, cancelled=cancelled
         ):
@@ -213,13 +221,13 @@ class EndpointEngine:
             pieces += 1
             cut = stop_at(text)
             if cut is not None:
-                text, stopped_by = text[:cut], "stop"
+                text, stopped_by = text[:cut], StopReason.STOP
                 break
         else:
             if cancelled():
-                stopped_by = "cancelled"
+                stopped_by = StopReason.CANCELLED
             elif pieces < max_tokens:
-                stopped_by = "eos"
+                stopped_by = StopReason.EOS
         # Streams count roughly one piece per token; the server does not report tokens when streaming.
         return Generation(text, prompt_count, 0, pieces, stopped_by, time.perf_counter() - started)
 
@@ -233,7 +241,7 @@ class EndpointEngine:
     ) -> Generation:
         if self._make_local_engine is None:
             logger.warning("every endpoint is down and the local fallback is off: empty completion")
-            return Generation("", len(prompt_tokens), 0, 0, "unavailable", time.perf_counter() - started)
+            return Generation("", len(prompt_tokens), 0, 0, StopReason.UNAVAILABLE, time.perf_counter() - started)
         with self._local_lock:
             if self._local_engine is None:
                 logger.warning("every endpoint is down: loading the local model to answer meanwhile")
@@ -246,38 +254,9 @@ class EndpointEngine:
 
     def generate(self, prompt: str, *, max_tokens: int, stop: Sequence[str] = ()) -> str:
         """Plain text in, text out (test generation's code actions)."""
-
-        def stop_at(text: str) -> int | None:
-            hits = [text.find(marker) for marker in stop if marker in text]
-            return min(hits) if hits else None
-
-        tokens = self.tokenize(prompt)
-        budget = max(16, self._context_size - max_tokens - 1)
-        if len(tokens) > budget:
-            tokens = tokens[len(tokens) - budget :]
-        return self.run(tokens, max_tokens=max_tokens, stop_at=stop_at, cancelled=lambda: False).text
+        return generate_text(self, prompt, max_tokens=max_tokens, stop=stop, context_size=self._context_size).text
 
     def close(self) -> None:
         self.pool.stop()
         self._client.close()
         self._prober.close()
-
-
-def endpoint_engine_factory(config, local_factory: Callable[[object], Engine]) -> Engine:  # noqa: ANN001
-    """The engine for ``config.endpoints``; ``local_factory`` builds the local model for the fall-back."""
-    from fireside.models.catalog import resolve_model_path
-
-    api_key = None
-    if config.endpoint_api_key_env:
-        api_key = os.environ.get(config.endpoint_api_key_env) or None
-        if api_key is None:
-            logger.warning("%s is not set: the endpoints get no API key", config.endpoint_api_key_env)
-    local_path = resolve_model_path(config.model_path)
-    return EndpointEngine(
-        config.endpoints,
-        context_size=config.context_size,
-        timeout_s=config.endpoint_timeout_ms / 1000,
-        api_key=api_key,
-        local_tokenizer=lambda: LocalTokenizer(local_path),
-        local_engine=(lambda: local_factory(config)) if config.endpoint_fallback_to_local else None,
-    )

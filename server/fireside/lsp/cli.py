@@ -124,19 +124,10 @@ def run(args: argparse.Namespace) -> int:
 
     configure_logging(args.log_level or "info", args.log_file)
 
-    from fireside.completion.service import llama_engine_factory, serving_engine_factory
-    from fireside.lsp.server import create_server
+    from fireside import engines
+    from fireside.lsp.app import create_server
 
-    if args.engine == "fake":
-        from fireside.completion.fake_engine import FakeEngine
-
-        delay = args.fake_token_delay_ms / 1000
-
-        def engine_factory(config):  # noqa: ANN001, ANN202
-            return FakeEngine(token_delay_s=delay, context_size=config.context_size)
-    else:
-        engine_factory = llama_engine_factory
-    engine_factory = serving_engine_factory(engine_factory)
+    engine_factory = engines.engine_factory(args.engine, fake_token_delay_s=args.fake_token_delay_ms / 1000)
 
     settings = cli_settings(args)
     if args.tcp or args.ws:

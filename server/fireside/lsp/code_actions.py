@@ -14,19 +14,24 @@ import functools
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
+from fireside import protocol
 from fireside.actions import catalog
 from fireside.actions.model import Cancelled, generate_with_engine
 from fireside.actions.quick_fix import Diagnostic, module_name
 from fireside.actions.validate import Edit
-from fireside.documents import Document, uri_to_path
+from fireside.documents import Document, unfit_for_model, uri_to_path
 from fireside.lsp import convert
-from fireside.lsp.server import FiresideServer, guarded
+from fireside.lsp.feature import LanguageFeature, guarded
+
+if TYPE_CHECKING:
+    from fireside.lsp.completion_feature import CompletionFeature
+    from fireside.lsp.server import FiresideServer
 
 logger = logging.getLogger(__name__)
 
@@ -123,10 +128,6 @@ class AnswerOrNothing:
             return ""
 
 
-def _field(data: Any, name: str) -> Any:
-    return data.get(name) if isinstance(data, Mapping) else getattr(data, name, None)
-
-
 def test_file_edit(plan: Any, encoding: str, version: int | None = None) -> types.WorkspaceEdit:
     """CreateFile + TextDocumentEdit for a new test file; a whole-file TextDocumentEdit for an existing one,
     against the version of its open buffer when it is open (`version`; then `plan.old_text` is that buffer)."""
@@ -156,22 +157,14 @@ def _diagnostic(document: Document, diagnostic: types.Diagnostic, encoding: conv
     return Diagnostic(str(diagnostic.message), start, max(start, end), diagnostic.range.start.line)
 
 
-def _diagnostic_data(diagnostic: types.Diagnostic) -> dict[str, Any]:
+def _diagnostic_data(diagnostic: types.Diagnostic) -> protocol.DiagnosticData:
     r = diagnostic.range
-    return {
-        "message": str(diagnostic.message),
-        "range": [r.start.line, r.start.character, r.end.line, r.end.character],
-    }
+    return protocol.DiagnosticData(str(diagnostic.message), (r.start.line, r.start.character, r.end.line, r.end.character))
 
 
-def _diagnostic_from_data(data: Any) -> types.Diagnostic | None:
-    message, numbers = _field(data, "message"), _field(data, "range")
-    if not isinstance(message, str) or not isinstance(numbers, list) or len(numbers) != 4:
-        return None
-    if not all(isinstance(n, int) and n >= 0 for n in numbers):
-        return None
-    a, b, c, d = numbers
-    return types.Diagnostic(types.Range(types.Position(a, b), types.Position(c, d)), message)
+def _diagnostic_from_data(data: protocol.DiagnosticData) -> types.Diagnostic:
+    a, b, c, d = data.range
+    return types.Diagnostic(types.Range(types.Position(a, b), types.Position(c, d)), data.message)
 
 
 def _wanted(only: Sequence[str] | None, kind: str) -> bool:
@@ -221,7 +214,20 @@ def text_edit(document: Document, edit: Edit, encoding: convert.Encoding) -> typ
     return types.WorkspaceEdit(document_changes=[types.TextDocumentEdit(text_document=identifier, edits=[change])])
 
 
-def register(server: FiresideServer) -> None:
+class CodeActionsFeature(LanguageFeature):
+    """Lists the actions at once (a parse of the buffer, no model); resolves them with the model of the
+    completion feature."""
+
+    name = "codeActions"
+
+    def __init__(self, completion: CompletionFeature) -> None:
+        self.completion = completion
+
+    def register(self, server: FiresideServer) -> None:
+        register(server, self.completion)
+
+
+def register(server: FiresideServer, completion: CompletionFeature) -> None:
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
         types.CodeActionOptions(code_action_kinds=ADVERTISED_KINDS, resolve_provider=True),
@@ -231,11 +237,10 @@ def register(server: FiresideServer) -> None:
             document = ls.documents.get(params.text_document.uri)
             if document is None or document.language_id != "python" or uri_to_path(document.uri) is None:
                 return []
-            if len(document.text) > ls.config.max_file_size or "\x00" in document.text:
+            if unfit_for_model(document.text, ls.config.max_file_size) is not None:
                 return []
             only = [getattr(kind, "value", kind) for kind in params.context.only] if params.context.only else None
             line = params.range.start.line
-            base = {"uri": document.uri, "line": line, "version": document.version}
             found: list[types.CodeAction] = []
             name = symbol_at(document.text, line) if _wanted(only, GENERATE_TESTS_KIND) else None
             if name is not None:
@@ -243,7 +248,7 @@ def register(server: FiresideServer) -> None:
                     types.CodeAction(
                         title=f"Generate Hypothesis tests for {name}",
                         kind=GENERATE_TESTS_KIND,
-                        data={"uri": document.uri, "line": line, "name": name},
+                        data=protocol.to_wire(protocol.GenerateTestsData(document.uri, line, name)),
                     )
                 )
             for offer in catalog.offers(document.text, line):
@@ -252,7 +257,9 @@ def register(server: FiresideServer) -> None:
                         types.CodeAction(
                             title=offer.title,
                             kind=ACTION_KINDS[offer.action],
-                            data={**base, "action": offer.action, "name": offer.name},
+                            data=protocol.to_wire(
+                                protocol.ModelActionData(document.uri, line, document.version, offer.action, offer.name)
+                            ),
                         )
                     )
             if _wanted(only, ACTION_KINDS[catalog.QUICK_FIX]):
@@ -263,8 +270,12 @@ def register(server: FiresideServer) -> None:
                             title=offer.title,
                             kind=ACTION_KINDS[catalog.QUICK_FIX],
                             diagnostics=[diagnostic],
-                            data={**base, "line": diagnostic.range.start.line, "action": offer.action,
-                                  "diagnostic": _diagnostic_data(diagnostic)},
+                            data=protocol.to_wire(
+                                protocol.ModelActionData(
+                                    document.uri, diagnostic.range.start.line, document.version, offer.action,
+                                    diagnostic=_diagnostic_data(diagnostic),
+                                )
+                            ),
                         )
                     )
             return found
@@ -273,17 +284,27 @@ def register(server: FiresideServer) -> None:
 
     @server.feature(types.CODE_ACTION_RESOLVE)
     async def resolve(ls: FiresideServer, action: types.CodeAction) -> types.CodeAction:
-        if _field(action.data, "action") in catalog.ACTIONS:
-            return await guarded("codeAction/resolve", lambda: action, resolve_model_action(ls, action))
-        return await guarded("codeAction/resolve", lambda: action, resolve_tests(ls, action))
+        # The action's data, structured once here: a model action names one of catalog.ACTIONS.
+        data = action.data._asdict() if hasattr(action.data, "_asdict") else action.data
+        is_model_action = isinstance(data, Mapping) and data.get("action") in catalog.ACTIONS
+        try:
+            typed = protocol.from_wire(protocol.ModelActionData if is_model_action else protocol.GenerateTestsData, data)
+        except protocol.PayloadError as error:
+            logger.info("codeAction/resolve: %s", error)
+            return _drop(ls, action, "this action's data is not Fireside's; ask for the actions again")
+        if isinstance(typed, protocol.ModelActionData):
+            return await guarded(
+                "codeAction/resolve", lambda: action, resolve_model_action(ls, action, typed, completion.model_ready)
+            )
+        return await guarded("codeAction/resolve", lambda: action, resolve_tests(ls, action, typed))
 
 
-def _still_offered(text: str, line: int, kind: str, data: Any) -> bool:
+def _still_offered(text: str, line: int, kind: str, data: protocol.ModelActionData) -> bool:
     """After an edit: does the same action still apply to the same function at that line? (A diagnostic's
     range is not tracked through edits, so a quick fix listed before an edit is not.)"""
     if kind == catalog.QUICK_FIX:
         return False
-    return any(offer.action == kind and offer.name == _field(data, "name") for offer in catalog.offers(text, line))
+    return any(offer.action == kind and offer.name == data.name for offer in catalog.offers(text, line))
 
 
 def _drop(ls: FiresideServer, action: types.CodeAction, reason: str) -> types.CodeAction:
@@ -293,21 +314,22 @@ def _drop(ls: FiresideServer, action: types.CodeAction, reason: str) -> types.Co
     return action
 
 
-async def resolve_model_action(ls: FiresideServer, action: types.CodeAction) -> types.CodeAction:
-    kind, uri, line = _field(action.data, "action"), _field(action.data, "uri"), _field(action.data, "line")
-    document = ls.documents.get(uri) if isinstance(uri, str) else None
-    path = uri_to_path(uri) if isinstance(uri, str) else None
-    if document is None or path is None or not isinstance(line, int):
+async def resolve_model_action(
+    ls: FiresideServer, action: types.CodeAction, data: protocol.ModelActionData, model_ready: Callable[[], Awaitable[bool]]
+) -> types.CodeAction:
+    kind, uri, line = data.action, data.uri, data.line
+    document = ls.documents.get(uri)
+    path = uri_to_path(uri)
+    if document is None or path is None:
         return _drop(ls, action, "the document is not open")
-    if _field(action.data, "version") != document.version and not _still_offered(document.text, line, kind, action.data):
+    if data.version != document.version and not _still_offered(document.text, line, kind, data):
         return _drop(ls, action, "the code changed since the action was listed; ask again")
     diagnostic = None
     if kind == catalog.QUICK_FIX:
-        sent = _diagnostic_from_data(_field(action.data, "diagnostic"))
-        if sent is None:
+        if data.diagnostic is None:
             return _drop(ls, action, "the diagnostic is missing")
-        diagnostic = _diagnostic(document, sent, ls.encoding)
-    if not await ls.model_ready():
+        diagnostic = _diagnostic(document, _diagnostic_from_data(data.diagnostic), ls.encoding)
+    if not await model_ready():
         return _drop(ls, action, f"no model ({ls.completions.status.message or 'not loaded'})")
     text, version = document.text, document.version
     loop = asyncio.get_running_loop()
@@ -345,17 +367,17 @@ async def resolve_model_action(ls: FiresideServer, action: types.CodeAction) -> 
     return action
 
 
-async def resolve_tests(ls: FiresideServer, action: types.CodeAction) -> types.CodeAction:
+async def resolve_tests(ls: FiresideServer, action: types.CodeAction, data: protocol.GenerateTestsData) -> types.CodeAction:
     """Generate, verify and widen (coverage rounds) the tests, off the event loop, with progress per stage and
     round; ``$/cancelRequest`` or cancelling the progress kills the running tests. The tests run only when the
     buffer is the file saved inside the workspace; an open test file is edited as its buffer and version."""
     from fireside.testgen.pipeline import Options, default_tests_dir, merge_into, plan_tests_for_symbol, test_file_for
     from fireside.testgen.sandbox import RunCancelled, isolation
 
-    uri, line, name = _field(action.data, "uri"), _field(action.data, "line"), _field(action.data, "name")
-    document = ls.documents.get(uri) if isinstance(uri, str) else None
-    path = uri_to_path(uri) if isinstance(uri, str) else None
-    if document is None or path is None or not isinstance(line, int):
+    uri, line, name = data.uri, data.line, data.name
+    document = ls.documents.get(uri)
+    path = uri_to_path(uri)
+    if document is None or path is None:
         return _drop(ls, action, "the document is not open")
     loop = asyncio.get_running_loop()
     cancel = threading.Event()

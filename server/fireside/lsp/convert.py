@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from lsprotocol import types
@@ -21,6 +22,24 @@ def encoding_of(kind: types.PositionEncodingKind | str | None) -> Encoding:
 
 def to_position(position: types.Position) -> Position:
     return Position(position.line, position.character)
+
+
+def apply_changes(
+    document: Document, changes: Sequence[types.TextDocumentContentChangeEvent], encoding: Encoding
+) -> int | None:
+    """Apply a didChange's content changes to ``document``; the offset after the last incremental edit
+    (where the user is typing), or None when the last change replaced the whole text."""
+    cursor: int | None = None
+    for change in changes:
+        if isinstance(change, types.TextDocumentContentChangePartial):
+            start = to_position(change.range.start)
+            document.apply_change(start, to_position(change.range.end), change.text, encoding)
+            begin = document.offset_at(start, encoding, clamp=True)
+            cursor = None if begin is None else begin + len(change.text)
+        else:
+            document.replace_all(change.text)
+            cursor = None
+    return cursor
 
 
 def path_hint(uri: str, root: Path | None) -> str:

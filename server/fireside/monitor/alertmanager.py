@@ -25,7 +25,7 @@ import requests
 
 from fireside.monitor.alert import Alert
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 Fingerprint = tuple[tuple[str, str], ...]
 
@@ -97,7 +97,7 @@ class AlertmanagerClient:
                 delay = min(self.backoff_max, self.backoff_initial * 2 ** (self.failures - 1))
                 delay = max(delay, min(retry_after or 0.0, self.backoff_max))
                 self.next_attempt = now + delay
-                log.warning("Alertmanager %s unavailable; %d alert(s) kept, retry in %.1fs",
+                logger.warning("Alertmanager %s unavailable; %d alert(s) kept, retry in %.1fs",
                             self.url, len(self.outbox), delay)
                 return False
         self.failures, self.next_attempt = 0, 0.0
@@ -138,7 +138,7 @@ class AlertmanagerClient:
         self.firing.pop(key, None)
         self.last_sent.pop(key, None)
         self.dropped += 1
-        log.error("Alertmanager %s refused the alert %s (%s); dropped it, the others go on",
+        logger.error("Alertmanager %s refused the alert %s (%s); dropped it, the others go on",
                   self.url, dict(key), detail)
 
     def flush_until(self, deadline: float, sleep: Callable[[float], None] = time.sleep) -> bool:

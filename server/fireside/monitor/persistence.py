@@ -22,7 +22,7 @@ from fireside.monitor.alert import Alert
 from fireside.monitor.alert_state import AlertState
 from fireside.monitor.detector import MODEL_VERSION, DetectorSettings, SeriesDetector
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 SUFFIX = ".joblib"
 
@@ -73,13 +73,10 @@ class ModelStore:
             if settings is not None and saved.detector.settings != settings:
                 raise ValueError("trained with other detector settings")
         except Exception as exc:  # unpickling can raise nearly anything on a damaged file
-            log.warning("model file %s is unusable (%s); that series starts afresh", path, exc)
+            logger.warning("model file %s is unusable (%s); that series starts afresh", path, exc)
             path.unlink(missing_ok=True)
             return None
         return saved
-
-    def delete(self, key: str) -> None:
-        self.path(key).unlink(missing_ok=True)
 
     def sweep(self, keep: set[str], older_than: float, now: float | None = None) -> list[str]:
         """Delete the files of series not in ``keep`` untouched for ``older_than`` seconds."""

@@ -24,7 +24,7 @@ import numpy as np
 from prometheus_api_client import PrometheusConnect
 from urllib3.util.retry import Retry
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 MAX_POINTS_PER_SERIES = 11_000
 BYTES_PER_SAMPLE = 32  # `[1767225600,"123.456789"],` with a little slack
@@ -46,9 +46,6 @@ class SeriesData:
     labels: dict[str, str]
     start: float  # timestamp of values[0]; a multiple of the step
     values: np.ndarray
-
-    def timestamps(self, step: float) -> np.ndarray:
-        return self.start + step * np.arange(len(self.values))
 
 
 @dataclass

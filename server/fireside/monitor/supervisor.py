@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 child_log = logging.getLogger("fireside.monitor.child")
 
 
@@ -86,7 +86,7 @@ class MonitorSupervisor:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await self._task
         except Exception:  # stop() must never fail the editor's shutdown
-            log.exception("stopping the monitor failed")
+            logger.exception("stopping the monitor failed")
         self._task = None
 
     async def _terminate(self) -> None:
@@ -106,7 +106,7 @@ class MonitorSupervisor:
         try:
             self.on_status(text)
         except Exception:
-            log.exception("on_status callback failed")
+            logger.exception("on_status callback failed")
 
     async def _supervise(self) -> None:
         delay = self.backoff_initial
@@ -128,7 +128,7 @@ class MonitorSupervisor:
                 stderr=asyncio.subprocess.PIPE, limit=1 << 20,
             )
         except Exception as exc:  # missing interpreter, bad argv, out of processes
-            log.warning("could not start fireside monitor: %s", exc)
+            logger.warning("could not start fireside monitor: %s", exc)
             return f"not started: {exc}"
         self.starts += 1
         self._status(f"fireside monitor started (pid {self.process.pid})")
@@ -136,7 +136,7 @@ class MonitorSupervisor:
         try:
             await asyncio.gather(self._read_stdout(self.process.stdout), self._read_stderr(self.process.stderr))
         except Exception:  # e.g. an over-long line: treat as a dead child and restart it
-            log.exception("reading the monitor's output failed")
+            logger.exception("reading the monitor's output failed")
             await self._terminate()
         return await self.process.wait()
 
@@ -145,7 +145,7 @@ class MonitorSupervisor:
             try:
                 message = json.loads(line)
             except ValueError:
-                log.debug("monitor printed a non-JSON line: %r", line[:200])
+                logger.debug("monitor printed a non-JSON line: %r", line[:200])
                 continue
             if not isinstance(message, dict):
                 continue
@@ -155,7 +155,7 @@ class MonitorSupervisor:
                 elif message.get("type") == "status":
                     self.on_status(f"fireside monitor {message.get('state')}: {message.get('message')}")
             except Exception:
-                log.exception("alert/status callback failed")
+                logger.exception("alert/status callback failed")
 
     async def _read_stderr(self, stream: asyncio.StreamReader) -> None:
         while line := await stream.readline():

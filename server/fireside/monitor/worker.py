@@ -40,7 +40,7 @@ from fireside.monitor.metrics_endpoint import MonitorMetrics
 from fireside.monitor.persistence import ModelStore, SavedSeries, series_id
 from fireside.monitor.prometheus_source import PrometheusSource, SeriesData, SeriesKey, align
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 MAX_BACKOFF = 300.0
 OVERLAP_STEPS = 5  # re-read a few points each cycle: Prometheus may ingest them late
@@ -105,7 +105,7 @@ class MonitorWorker:
             try:
                 self._refresh(query, end, events)
             except Exception as exc:  # one bad query must not starve the others
-                log.warning("query %r failed: %s", query, exc)
+                logger.warning("query %r failed: %s", query, exc)
                 failed.append(exc)
         if failed and len(failed) == len(self.config.queries):
             raise failed[-1]
@@ -117,7 +117,7 @@ class MonitorWorker:
             self.last_sweep = self.clock()
             keep = {w.model_key for w in self.series.values()}
             for key in self.store.sweep(keep, self.config.model_retention_seconds, self.clock()):
-                log.info("deleted the model of a series gone for over %.0fs (%s)",
+                logger.info("deleted the model of a series gone for over %.0fs (%s)",
                          self.config.model_retention_seconds, key)
         if self.metrics:
             self.metrics.cycles.inc()
@@ -139,7 +139,7 @@ class MonitorWorker:
     def _warn_once(self, query: str, what: str, message: str, *args: object) -> None:
         if (query, what) not in self.warned:
             self.warned.add((query, what))
-            log.warning(message, *args)
+            logger.warning(message, *args)
 
     def _refresh(self, query: str, end: float, events: list[Alert]) -> None:
         config, step = self.config, self.config.step_seconds
@@ -180,7 +180,7 @@ class MonitorWorker:
         emit_from = end - config.score_window_seconds
         for watched, data in added:
             self.series[(query, series_key_of(watched.labels))] = watched
-            log.info("watching %s{%s}%s", query, watched.name, " with its saved model" if watched.saved_fit else "")
+            logger.info("watching %s{%s}%s", query, watched.name, " with its saved model" if watched.saved_fit else "")
             self._feed(watched, history.get(series_key_of(watched.labels), data), emit_from, events)
             if watched.alert is not None and watched.alert not in events:
                 events.append(watched.alert)  # still firing from before a restart: tell again
@@ -191,7 +191,7 @@ class MonitorWorker:
         key = series_id(query, labels)
         saved = self.store.load(key, step, self.config.detector_settings)
         if saved is not None and (saved.detector.last_timestamp or 0) < history_start:
-            log.info("the saved model of %s{%s} is older than the history window; starting afresh", query, key)
+            logger.info("the saved model of %s{%s} is older than the history window; starting afresh", query, key)
             saved = None
         if saved is None:
             return WatchedSeries(query, labels, key, SeriesDetector(step, self.config.detector_settings),
@@ -225,7 +225,7 @@ class MonitorWorker:
                 self.store.save(watched.model_key, SavedSeries(detector, watched.state, watched.alert))
                 watched.saved_fit = detector.fitted_index
         except Exception:
-            log.exception("scoring %s{%s} failed; skipped this cycle", watched.query, watched.name)
+            logger.exception("scoring %s{%s} failed; skipped this cycle", watched.query, watched.name)
             return
         if self.metrics:
             labels = (watched.query, watched.name)
@@ -271,7 +271,7 @@ class MonitorWorker:
         )
 
     def _drop(self, key: tuple[str, SeriesKey], watched: WatchedSeries, end: float, events: list[Alert]) -> None:
-        log.info("series %s{%s} vanished; no longer watched", watched.query, watched.name)
+        logger.info("series %s{%s} vanished; no longer watched", watched.query, watched.name)
         if watched.alert is not None:
             events.append(watched.alert.resolved(end))
             watched.alert = None
@@ -288,7 +288,7 @@ class MonitorWorker:
         self.phase = WorkerPhase.RUNNING
         if self.alertmanager and self.alertmanager.pending():
             if not self.alertmanager.flush_until(self.clock() + deliver_seconds):
-                log.error("%d alert(s) could not be delivered to Alertmanager", self.alertmanager.pending())
+                logger.error("%d alert(s) could not be delivered to Alertmanager", self.alertmanager.pending())
         return events
 
     def _enter(self, phase: WorkerPhase, message: str) -> None:
@@ -305,7 +305,7 @@ class MonitorWorker:
             except Exception as exc:
                 self.failures += 1
                 delay = min(MAX_BACKOFF, self.config.interval_seconds * 2 ** min(self.failures - 1, 10))
-                log.warning("cycle failed (%s); next try in %.0fs", exc, delay)
+                logger.warning("cycle failed (%s); next try in %.0fs", exc, delay)
                 self._enter(WorkerPhase.BACKING_OFF, f"cycle failed ({exc}); retrying with backoff")
                 if self.metrics:
                     self.metrics.cycle_errors.inc()

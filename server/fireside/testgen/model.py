@@ -103,10 +103,10 @@ def load_generator(model_path: str | None = None) -> TextGenerator | None:
         loader = getattr(engine, "load_default_engine", None)
         if loader is not None and model_path is None:
             return loader()
-        from fireside.completion.service import llama_engine_factory
         from fireside.config import FiresideConfig
+        from fireside.engines import llama_engine
 
-        return llama_engine_factory(FiresideConfig(model_path=model_path))
+        return llama_engine(FiresideConfig(model_path=model_path))
     except Exception as error:  # noqa: BLE001 - testgen works without the model
         logger.warning("fireside testgen: the local model is unavailable (%s); untyped parameters get fallbacks", error)
         return None

