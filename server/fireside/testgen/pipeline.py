@@ -446,6 +446,32 @@ def _check(
     )
 
 
+def _merge_and_check(
+    path: Path,
+    existing: str | None,
+    rendered: RenderedFile,
+    target: Target,
+    target_import: TargetImport,
+    options: Options,
+    report: Report,
+    *,
+    collect: bool = True,
+) -> MergeResult:
+    """The one end of planning, for the CLI and the editor alike: the new tests merged into the test file's
+    text (``existing``), checked, and written beside it instead when the merge breaks collection (a clash
+    with what was there: the user's file stays as it was). The report says where they went."""
+    result = merge(path, existing, rendered)
+    _check(result.text, target, target_import, options, report, collect=collect)
+    if report.collect_ok is False and result.action == "merge":
+        from fireside.testgen.merge import beside_path
+
+        result = replace(result, path=beside_path(path), text=rendered.text, action="beside",
+                         message=f"merging into {path} broke collection; wrote the tests beside it")
+        _check(result.text, target, target_import, options, report, collect=collect)
+    report.output, report.action, report.message = result.path, result.action, result.message
+    return result
+
+
 def generate_tests(
     target: Target,
     *,
@@ -467,20 +493,11 @@ def generate_tests(
     if not write:
         _check(rendered.text, target, target_import, options, report)
         return rendered.text, report, None
-    result = merge(path, existing, rendered)
-    _check(result.text, target, target_import, options, report)
-    if report.collect_ok is False and result.action == "merge":
-        # The merged file does not collect (a clash with what was there): keep the old file intact.
-        from fireside.testgen.merge import beside_path
-
-        result = replace(result, path=beside_path(path), text=rendered.text, action="beside",
-                         message=f"merging into {path} broke collection; wrote the tests beside it")
-        _check(result.text, target, target_import, options, report)
+    result = _merge_and_check(path, existing, rendered, target, target_import, options, report)
     if result.action != "unchanged":
         # Atomic, and refused when the file changed since it was read (`existing`): nothing is lost.
         before = existing if result.path == path else None
         write_atomically(result.path, result.text, before)
-    report.output, report.action, report.message = result.path, result.action, result.message
     return result.text, report, result
 
 
@@ -550,11 +567,9 @@ def plan_tests_for_symbol(
     existing = open_test_text if open_test_text is not None else on_disk
     if rendered is None:
         return TestFilePlan(path, existing or "", existing is not None, existing, report.summary(), report)
-    result = merge(path, existing, rendered)
     # An open test buffer that differs from its file is the editor's text, not the user's saved code: it
     # is compiled, never run.
-    _check(result.text, target, target_import, options, report, collect=existing == on_disk)
-    report.output, report.action, report.message = result.path, result.action, result.message
+    result = _merge_and_check(path, existing, rendered, target, target_import, options, report, collect=existing == on_disk)
     if result.path == path:
         existed, old = existing is not None, existing
     else:  # written beside the existing file
