@@ -135,6 +135,16 @@ class FiresideConfig:
     max_file_size: int = setting(
         2_000_000, "Documents larger than this many characters get no completions.", between(1, 100_000_000)
     )
+    testgen_rounds: int = setting(
+        3,
+        "Coverage rounds of \"Generate Hypothesis tests\" after its tests are verified: the first tries inputs mined "
+        "from the code, the others ask the model for inputs that reach the branches still missed. 0: none.",
+        between(0, 10),
+    )
+    testgen_time_budget: int = setting(
+        60, "Seconds \"Generate Hypothesis tests\" may spend on one module; no coverage round starts after them.",
+        between(5, 3600),
+    )
 
     def replace(self, **changes: Any) -> FiresideConfig:
         return dataclasses.replace(self, **changes)

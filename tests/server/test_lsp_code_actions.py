@@ -5,8 +5,11 @@ fake engine for the protocol, the real model for the actions end to end."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -82,6 +85,112 @@ def test_generate_tests_action_creates_a_verified_test_file(tmp_path):
     finally:
         server.close()
     assert server.garbage == []
+
+
+def _start_generating(tmp_path: Path, *capabilities_extra: str) -> RawServer:
+    server = RawServer("--engine", "fake")
+    server.call("initialize", {"processId": None, "rootUri": tmp_path.as_uri(),
+                               "capabilities": {"window": {"workDoneProgress": True},
+                                                "workspace": {"workspaceEdit": {"documentChanges": True, "resourceOperations": ["create"]}}}})
+    server.notify("initialized", {})
+    return server
+
+
+def test_a_buffer_that_differs_from_the_saved_file_is_never_run(tmp_path):
+    # Issue 13: a saved harmless file, opened with a different docstring whose example writes a marker.
+    path = _project(tmp_path)
+    marker = tmp_path / "marker"
+    buffer = SOURCE.replace('"""Limit value to the range [low, high]."""',
+                            f'"""Limit value.\n\n    >>> open({str(marker)!r}, "w").write("ran")\n    3\n    """')
+    assert buffer != SOURCE
+    server = _start_generating(tmp_path)
+    try:
+        uri = path.as_uri()
+        server.open(uri, buffer)
+        line = buffer.split("\n").index("def clamp(value: int, low: int = 0, high: int = 10) -> int:")
+        (action,) = _request(server, uri, line + 1)
+        resolved = server.call("codeAction/resolve", action, timeout=240)["result"]
+        text = resolved["edit"]["documentChanges"][1]["edits"][0]["newText"]
+        assert "test_clamp_docstring_examples" in text and "NOT VERIFIED" in text  # written, not run
+        message = server.wait_for(lambda m: m.get("method") == "window/showMessage" and "NOT VERIFIED" in m["params"]["message"])
+        assert message["params"]["type"] == 2 and "unsaved changes" in message["params"]["message"]  # a warning saying why
+        assert not marker.exists()
+    finally:
+        server.close()
+    assert not marker.exists()
+
+
+def test_new_tests_are_merged_into_the_open_test_buffer_at_its_version(tmp_path):
+    path = _project(tmp_path)
+    test_file = tmp_path / "tests" / "test_mathy.py"
+    test_file.parent.mkdir()
+    test_file.write_text("def test_saved():\n    assert True\n")
+    unsaved = "def test_saved():\n    assert True\n\n\ndef test_typed_but_not_saved():\n    assert 2 > 1\n"
+    server = _start_generating(tmp_path)
+    try:
+        server.open(path.as_uri(), SOURCE)
+        server.open(test_file.as_uri(), unsaved, version=7)
+        line = SOURCE.split("\n").index("def clamp(value: int, low: int = 0, high: int = 10) -> int:")
+        (action,) = _request(server, path.as_uri(), line + 1)
+        resolved = server.call("codeAction/resolve", action, timeout=240)["result"]
+        (change,) = resolved["edit"]["documentChanges"]
+        assert change["textDocument"] == {"uri": test_file.as_uri(), "version": 7}
+        (edit,) = change["edits"]
+        assert edit["range"] == {"start": {"line": 0, "character": 0}, "end": {"line": 6, "character": 0}}
+        assert "def test_typed_but_not_saved" in edit["newText"] and "def test_clamp_fuzz" in edit["newText"]
+    finally:
+        server.close()
+
+
+def test_cancelling_test_generation_kills_the_running_tests(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'slowpoke'\nversion = '0'\n")
+    started, marker = tmp_path / "started", f"fireside-lsp-cancel-{os.getpid()}-{time.monotonic_ns()}"
+    source = textwrap.dedent(f'''
+        import pathlib, subprocess, sys, time
+
+
+        def slow() -> int:
+            """Takes its time.
+
+            >>> slow()
+            1
+            """
+            subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", {marker!r}])
+            pathlib.Path({str(started)!r}).write_text("yes")
+            time.sleep(600)
+            return 1
+    ''')
+    path = tmp_path / "slowpoke.py"
+    path.write_text(source)
+    server = _start_generating(tmp_path)
+    try:
+        server.open(path.as_uri(), source)
+        line = source.split("\n").index("def slow() -> int:")
+        (action,) = _request(server, path.as_uri(), line)
+        request_id = server.request("codeAction/resolve", action)
+        deadline = time.monotonic() + 120
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert started.exists(), "the tests never started"
+        server.notify("$/cancelRequest", {"id": request_id})
+        assert server.response(request_id, timeout=30)["error"]["code"] == -32800
+        deadline = time.monotonic() + 10
+        while _running(marker) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _running(marker), "the test run was left running"
+        assert server.alive()
+    finally:
+        server.close()
+
+
+def _running(marker: str) -> bool:
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and marker.encode() in (entry / "cmdline").read_bytes():
+                return (entry / "stat").read_text().split(") ", 1)[1][:1] != "Z"
+        except OSError:
+            continue
+    return False
 
 
 def test_no_action_on_broken_or_unopened_files(tmp_path):

@@ -154,7 +154,7 @@ def test_editor_plan_for_symbol(fixtures, tmp_path):
     assert plan.path == tmp_path / "test_small.py" and not plan.existed and plan.old_text is None
     assert {"test_clamp_fuzz", "test_clamp_raises_valueerror_when_low_high"} == set(_test_names(plan.new_text))
     assert not plan.path.exists()  # the editor applies the edit, not us
-    assert {stage for stage, _, _ in seen} == {"analysed", "generated", "verified"}
+    assert {stage for stage, _, _ in seen} == {"analysed", "generated", "verified", "confirmed"}
     assert "2 pass" in plan.summary
     plan.path.write_text(plan.new_text)
     again = plan_tests_for_symbol(fixtures / "small.py", source, line, tmp_path, options=Options(run=False))
@@ -178,6 +178,16 @@ def test_unreadable_targets_get_one_line_not_a_traceback(tmp_path, capsys):
     binary.write_bytes(b"\xff\xfe")
     assert main(["testgen", str(binary), "--no-model", "--no-run", "--stdout"]) == 2
     assert "is not UTF-8 text" in " ".join(capsys.readouterr().err.split())
+
+
+def test_an_interpreter_without_hypothesis_is_named_as_the_problem(fixtures, tmp_path, capsys):
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    code = main(["testgen", f"{fixtures / 'branchy.py'}::shipping", "--no-model", "-o", str(tmp_path / "out"),
+                 "--python", str(bare / "bin" / "python")])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 1 and "the interpreter that runs the tests cannot import hypothesis" in err
+    assert "the module does not import" not in err and not (tmp_path / "out").exists()
 
 
 def test_lazy_generator_loads_once_and_only_when_asked():

@@ -105,3 +105,15 @@ def test_oracle_comparisons_are_parenthesised_and_callables_accept_arguments():
         "    m.f(str, n=-1)",
     ]
     assert "like=lambda *args, **kwargs: None" in specs["no_exception"].given[0][1]
+
+
+def test_a_parameter_nothing_types_tolerates_wrong_type_errors_and_says_why():
+    # `tduration` gets the mixed fallback (None, booleans, integers, text); None breaks `fmt` only for a pattern
+    # holding "%H", which a run draws now and then: the test must not pass verification and fail later.
+    module = analyse_source("def fmt(tduration, pattern: str) -> str:\n    return tduration.hour if '%H' in pattern else pattern\n"
+                            "def typed(value: int, pattern: str) -> str:\n    return pattern * value\n")
+    specs = {s.qualname: s for s in build_specs(module, "m")[0] if s.kind == "no_exception"}
+    assert specs["fmt"].origins["tduration"] == "fallback"
+    assert {"TypeError", "AttributeError"} <= set(specs["fmt"].catch)
+    assert "the type of tduration is unknown" in specs["fmt"].comment
+    assert "TypeError" not in specs["typed"].catch and specs["typed"].comment is None  # declared: a real failure

@@ -1,8 +1,9 @@
 import sys
+from pathlib import Path
 
 from fireside.testgen.properties import TestSpec
 from fireside.testgen.render import TargetImport, render_file
-from fireside.testgen.verify import classify, collect_check, run_candidates, verify
+from fireside.testgen.verify import Outcome, classify, collect_check, run_candidates, verify
 
 
 def _spec(name, call, given=(("x", "st.integers()"),), kind="no_exception", origins=None):
@@ -65,3 +66,47 @@ def test_collect_check(fixtures):
     good = _render([_spec("test_clamp", "small.clamp(value=x)")])
     assert collect_check(good, pythonpath=[str(fixtures)])[0]
     assert not collect_check(good.replace("import small", "import small_missing as small"), python=sys.executable)[0]
+
+
+# ----- bug reports with evidence ---------------------------------------------------------------------------
+
+
+def test_only_failures_in_the_declared_domain_are_reported_as_bugs(fixtures, tmp_path):
+    from fireside.testgen.pipeline import Options, generate_tests, resolve_target
+
+    _, report, _ = generate_tests(resolve_target(str(fixtures / "wording.py")), tests_dir=tmp_path, write=False,
+                                  options=Options(rounds=0))
+    by_name = {v.spec.name: v for v in report.verdicts}
+    # first_word(" ") raises IndexError for a str, its declared type: reported, with the evidence and the example.
+    (bug,) = report.bugs
+    assert bug.spec.name == "test_first_word_fuzz"
+    assert "IndexError" in bug.reason and "text: str (annotation)" in bug.reason and "does not raise IndexError on purpose" in bug.reason
+    assert bug.falsifying and "text=" in bug.falsifying
+    # The round trip guessed from the names fails on 'A' (camel_to_underscore is not meant to be inverted): never a bug.
+    roundtrip = by_name["test_underscore_to_camel_inverts_camel_to_underscore"]
+    assert roundtrip.status == "dropped" and "only guessed from the names" in roundtrip.reason
+    # pick(values, index) has no declared domain: an IndexError from guessed inputs is not a bug.
+    assert by_name["test_pick_fuzz"].status == "dropped" and "guessed, not declared" in by_name["test_pick_fuzz"].reason
+
+
+def test_private_helpers_failures_are_never_bugs():
+    spec = _spec("test_helper_fuzz", "wording._helper(values=x)", given=[("x", "st.lists(st.integers())")])
+    spec.qualname = "_helper"
+    outcome = Outcome("test_helper_fuzz", "failed", "IndexError", ["IndexError", "LookupError", "Exception"],
+                      frames=[("/x/wording.py", 27, "_helper")])
+    kind, reason = classify(outcome, spec, Path("/x/wording.py"))
+    assert kind == "strategy" and "private" in reason
+    spec.qualname = "helper"
+    assert classify(outcome, spec, Path("/x/wording.py"))[0] == "bug"
+
+
+def test_a_failing_guessed_property_is_narrowed_to_the_examples_where_it_holds(fixtures):
+    from fireside.testgen.analysis import analyse_source
+    from fireside.testgen.pipeline import _variants
+
+    source = "def normalise(text: str) -> str:\n    if len(text) > 3:\n        return text[:3].lower()\n    return text.strip()\n"
+    groups, _, _ = _variants(analyse_source(source, "m"), "m", None, {})
+    idempotent = next(g for g in groups if g[0].kind == "idempotent")
+    assert idempotent[-1].explicit and idempotent[-1].examples  # the last variant runs only its @examples
+    text = render_file([idempotent[-1]], TargetImport("m", "m")).text
+    assert "@settings(phases=[Phase.explicit])" in text and "from hypothesis import Phase, example, given, settings" in text

@@ -128,10 +128,11 @@ class AnswerOrNothing:
             return ""
 
 
-def test_file_edit(plan: Any, encoding: str) -> types.WorkspaceEdit:
-    """CreateFile + TextDocumentEdit for a new test file; a whole-file TextDocumentEdit for an existing one."""
+def test_file_edit(plan: Any, encoding: str, version: int | None = None) -> types.WorkspaceEdit:
+    """CreateFile + TextDocumentEdit for a new test file; a whole-file TextDocumentEdit for an existing one,
+    against the version of its open buffer when it is open (`version`; then `plan.old_text` is that buffer)."""
     uri = plan.path.resolve().as_uri()
-    identifier = types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=None)
+    identifier = types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version)
     if plan.existed and plan.old_text is not None:
         old = Document(uri, "python", 0, plan.old_text)
         end = old.position_at(len(plan.old_text), encoding)  # type: ignore[arg-type]
@@ -367,37 +368,77 @@ async def resolve_model_action(
 
 
 async def resolve_tests(ls: FiresideServer, action: types.CodeAction, data: protocol.GenerateTestsData) -> types.CodeAction:
-    from fireside.testgen.pipeline import Options, default_tests_dir, plan_tests_for_symbol
+    """Generate, verify and widen (coverage rounds) the tests, off the event loop, with progress per stage and
+    round; ``$/cancelRequest`` or cancelling the progress kills the running tests. The tests run only when the
+    buffer is the file saved inside the workspace; an open test file is edited as its buffer and version."""
+    from fireside.testgen.pipeline import Options, default_tests_dir, merge_into, plan_tests_for_symbol, test_file_for
+    from fireside.testgen.sandbox import RunCancelled, isolation
 
     uri, line, name = data.uri, data.line, data.name
     document = ls.documents.get(uri)
     path = uri_to_path(uri)
     if document is None or path is None:
-        return action
+        return _drop(ls, action, "the document is not open")
     loop = asyncio.get_running_loop()
-    progress = await _start_progress(ls, f"Generating Hypothesis tests for {name}")
+    cancel = threading.Event()
+    progress = await _start_progress(ls, f"Generating Hypothesis tests for {name}", cancellable=True)
+    if progress is not None and (token := ls.work_done_progress.tokens.get(progress)) is not None:
+        token.add_done_callback(lambda future: cancel.set() if future.cancelled() else None)
     report = _reporter(ls, loop, progress)
 
-    def stage_done(stage: str, done: int, total: int | None) -> None:
-        report(f"{stage} {done}/{total or '?'}", int(100 * done / total) if total else None)
+    done: dict[str, int] = {}
+    totals: dict[str, int] = {}
 
-    cancel = threading.Event()
+    def stage_done(stage: str, advance: int, total: int | None) -> None:
+        # `advance` is how far the stage moved (the CLI's progress bars take it as is); shown as a count.
+        if total is not None:
+            totals[stage] = total
+        done[stage] = min(done.get(stage, 0) + advance, totals.get(stage, 1 << 30))
+        whole = totals.get(stage)
+        label = {"coverage round": "coverage round", "confirmed": "tests run again"}.get(stage, f"tests {stage}")
+        if stage == "analysed":
+            label = "functions analysed"
+        report(f"{label} {done[stage]}/{whole or '?'}", int(100 * done[stage] / whole) if whole else None)
+
+    # The workspace folder, not the server's working directory (the editor may start it anywhere).
+    tests_dir = default_tests_dir(path, ls.root)
+    test_path = test_file_for(path, tests_dir)
+    test_uri = test_path.resolve().as_uri()
+    test_document = ls.documents.get(test_uri)
+    test_text = test_document.text if test_document is not None else None
     model = AnswerOrNothing(WorkerModel(ls, loop, cancel, timeout=MODEL_ANSWER_SECONDS))
-    options = Options(generator=model if ls.completions.engine is not None else None)
+    options = Options(
+        generator=model if ls.completions.engine is not None else None, cancel=cancel,
+        rounds=ls.config.testgen_rounds, time_budget=float(ls.config.testgen_time_budget),
+    )
+    note = (await asyncio.to_thread(isolation)).note  # probed once per process, off the event loop
+    if note:
+        ls.tell_once("testgen-isolation", f"Fireside: {note}")
     try:
-        # The workspace folder, not the server's working directory (the editor may start it anywhere).
-        tests_dir = default_tests_dir(path, ls.root)
-        plan = await asyncio.to_thread(plan_tests_for_symbol, path, document.text, line, tests_dir, stage_done, options=options)
+        plan = await asyncio.to_thread(
+            plan_tests_for_symbol, path, document.text, line, tests_dir, stage_done, options=options,
+            workspace_root=ls.root, check_workspace=True, open_test_text=test_text,
+        )
     except asyncio.CancelledError:
-        cancel.set()  # $/cancelRequest: the thread finishes without asking the model again
+        cancel.set()  # $/cancelRequest: the running tests are killed, the model is not asked again
         raise
+    except RunCancelled:
+        return _drop(ls, action, "cancelled")
     except Exception as error:  # e.g. the buffer no longer parses, or nothing to test at that line
         logger.exception("generating tests for %s failed", name)
         return _drop(ls, action, f"{type(error).__name__}: {error}")
     finally:
         _end_progress(ls, progress)
-    action.edit = test_file_edit(plan, ls.encoding)
-    ls.window_show_message(types.ShowMessageParams(type=types.MessageType.Info, message=f"Fireside: {plan.summary}"))
+    version = None
+    now_open = ls.documents.get(test_uri)
+    if now_open is not None and plan.path.resolve() == test_path.resolve():
+        if now_open.text != test_text:  # edited (or opened) while the tests were generated: merge into it now
+            plan = merge_into(plan, test_path, now_open.text)
+        version = now_open.version
+    action.edit = test_file_edit(plan, ls.encoding, version)
+    verified = plan.report is None or plan.report.verified
+    kind = types.MessageType.Info if verified else types.MessageType.Warning
+    ls.window_show_message(types.ShowMessageParams(type=kind, message=f"Fireside: {plan.summary}"))
     return action
 
 

@@ -1,7 +1,9 @@
-"""Hypothesis test generation from signatures (`fireside testgen` and the editor's code action).
+"""Hypothesis test generation (`fireside testgen` and the editor's code action).
 
-Static analysis only (the target is imported solely to run the generated tests); see docs/testgen.md.
-Nothing in this package imports pygls: the LSP server calls `plan_tests_for_symbol` and builds the edit.
+Static analysis of the target (it is never imported to be analysed), tests verified in a sandbox
+(sandbox.py), coverage-guided rounds that go after the branches they miss (rounds.py, mining.py), and
+likely-bug reports only with evidence (verify.py); see docs/testgen.md. Nothing in this package imports
+pygls: the LSP server calls `plan_tests_for_symbol` and builds the edit.
 """
 
 from fireside.testgen.model import TextGenerator

@@ -1,8 +1,13 @@
 """Runs candidate tests one by one in a subprocess and writes one JSON line per outcome.
 
-Started by verify.py as a script (`python _harness.py FILE OUT LIMIT [NAME...]`) with the interpreter that
-will run the tests, so it must not import fireside. A "started" line is written before each test so the
-parent can tell which test hung if the whole process has to be killed.
+Copied into the run's scratch directory and started by sandbox.py's boot script
+(`_fireside_harness.py FILE OUT LIMIT [NAME...]`) with the interpreter that will run the tests, so it
+must not import fireside (nor could it: fireside's modules are not on the path, and none of its names
+shadow the user's). A "started" line is written before each test so the parent can tell which test hung
+if the whole process has to be killed.
+
+With FIRESIDE_COVERAGE_OF=PATH (and coverage.py importable), branch coverage of that file is measured
+with one coverage.py context per test, and each test's line carries the arcs it executed.
 """
 
 import builtins
@@ -44,6 +49,31 @@ def _describe(error):
     }
 
 
+def _start_coverage(target, emit):
+    """A started coverage.Coverage measuring branches of `target` only, or None (said once in `out`)."""
+    if not target:
+        return None
+    try:
+        import coverage
+
+        cov = coverage.Coverage(branch=True, include=[target], data_file=None, config_file=False)
+        cov.start()
+        return cov
+    except Exception as error:  # noqa: BLE001 - no coverage.py for this interpreter: verify without it
+        emit({"coverage_unavailable": "%s: %s" % (type(error).__name__, error)})
+        return None
+
+
+def _arcs(cov, target, name):
+    data = cov.get_data()
+    data.set_query_contexts([name])
+    wanted = os.path.realpath(target)
+    for measured in data.measured_files():
+        if os.path.realpath(measured) == wanted:
+            return sorted(data.arcs(measured) or [])
+    return []
+
+
 def main():
     path, out_path, limit = sys.argv[1], sys.argv[2], float(sys.argv[3])
     wanted = sys.argv[4:]
@@ -53,14 +83,22 @@ def main():
         out.write(json.dumps(record) + "\n")
         out.flush()
 
+    target = os.environ.get("FIRESIDE_COVERAGE_OF", "")
+    cov = _start_coverage(target, emit)
     try:
-        from hypothesis import settings
+        from hypothesis import Phase, settings
 
         # No example database: verification must not leave .hypothesis/ folders behind.
         # FIRESIDE_TESTGEN_MAX_EXAMPLES lets fireside's own test suite verify quickly.
         examples = int(os.environ.get("FIRESIDE_TESTGEN_MAX_EXAMPLES", "0")) or settings.default.max_examples
         derandomize = os.environ.get("FIRESIDE_TESTGEN_DERANDOMIZE") == "1"  # for reproducible test runs
-        settings.register_profile("fireside-verify", database=None, max_examples=examples, derandomize=derandomize)
+        # Shrinking a failure costs more than finding it; fireside asks for it (FIRESIDE_SHRINK=1) only to
+        # show the minimal example of a likely bug. No "explain" phase: it traces, like coverage does.
+        phases = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target]
+        if os.environ.get("FIRESIDE_SHRINK") == "1":
+            phases.append(Phase.shrink)
+        settings.register_profile("fireside-verify", database=None, max_examples=examples, derandomize=derandomize,
+                                  phases=phases)
         settings.load_profile("fireside-verify")
         spec = importlib.util.spec_from_file_location("fireside_candidates", path)
         module = importlib.util.module_from_spec(spec)
@@ -78,19 +116,13 @@ def main():
                 if attribute.startswith("test"):
                     tests[attribute] = getattr(value(attribute), attribute)
     signal.signal(signal.SIGALRM, _on_alarm)
-    try:
-        import resource
-
-        # A generated input like "x" * 10**12 should fail fast with MemoryError, not swap the machine.
-        megabytes = int(os.environ.get("FIRESIDE_TESTGEN_MEMORY_MB", "4096"))
-        resource.setrlimit(resource.RLIMIT_AS, (megabytes * 2**20, resource.getrlimit(resource.RLIMIT_AS)[1]))
-    except (ImportError, ValueError, OSError):
-        pass  # not on this platform: the time limit still applies
     for name in wanted or list(tests):
         if name not in tests:
             emit({"name": name, "status": "missing"})
             continue
         emit({"name": name, "status": "started"})
+        if cov is not None:
+            cov.switch_context(name)
         signal.setitimer(signal.ITIMER_REAL, limit)
         try:
             tests[name]()
@@ -101,11 +133,18 @@ def main():
             return
         except BaseException as error:  # noqa: BLE001
             signal.setitimer(signal.ITIMER_REAL, 0)
-            emit({"name": name, "status": "failed", **_describe(error)})
+            record = {"name": name, "status": "failed", **_describe(error)}
         else:
-            emit({"name": name, "status": "passed"})
+            record = {"name": name, "status": "passed"}
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
+        if cov is not None:
+            cov.switch_context("")
+            try:
+                record["arcs"] = _arcs(cov, target, name)
+            except Exception as error:  # noqa: BLE001
+                record["arcs_error"] = str(error)[:200]
+        emit(record)
 
 
 if __name__ == "__main__":

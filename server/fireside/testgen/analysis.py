@@ -34,6 +34,7 @@ _STR_METHODS = frozenset(
 )
 _LIST_METHODS = frozenset("append extend insert pop remove sort reverse".split())
 _DICT_METHODS = frozenset("items keys values get setdefault".split())
+_REGEX_CALLS = frozenset("compile match fullmatch search sub subn split findall finditer".split())
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,7 @@ class ClassInfo(_SourceSpan):
     total: bool = True  # TypedDict totality
     init: FunctionInfo | None = None
     methods: list[FunctionInfo] = field(default_factory=list)
+    private_methods: list[FunctionInfo] = field(default_factory=list)  # `_name` (not dunder): coverage rounds only
     members: list[str] = field(default_factory=list)  # Enum member names
 
 
@@ -296,6 +298,15 @@ def _boundaries(node: ast.AST, names: set[str], module: ModuleInfo) -> dict[str,
                 ok, value = _literal(other, module)
                 if ok:
                     add(param, _around(value, is_len))
+        if (isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) and isinstance(sub.func.value, ast.Name)
+                and module.imports.get(sub.func.value.id) == "re" and sub.func.attr in _REGEX_CALLS):
+            # A parameter used as a pattern or a replacement template: the characters regexes treat specially.
+            slots = [0, 1] if sub.func.attr in {"sub", "subn"} else [0]
+            for slot in slots:
+                if len(sub.args) > slot:
+                    param, is_len = _param_of(sub.args[slot], names)
+                    if param is not None and not is_len:
+                        add(param, [BoundaryValue("value", v) for v in ("\\", "(", "\\1")])
         if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name):
             if sub.func.id == "isinstance" and len(sub.args) == 2:
                 param, _ = _param_of(sub.args[0], names)
@@ -490,6 +501,8 @@ def _class(node: ast.ClassDef, module: ModuleInfo) -> ClassInfo:
                 info.init = method
             elif not statement.name.startswith("_") and method.method_kind != "property":
                 info.methods.append(method)
+            elif statement.name.startswith("_") and not statement.name.endswith("__") and method.method_kind != "property":
+                info.private_methods.append(method)
     return info
 
 

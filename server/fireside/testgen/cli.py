@@ -22,7 +22,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     parser.add_argument("--style", choices=("pytest", "unittest"), default="pytest")
     parser.add_argument("--stdout", action="store_true", help="print the tests instead of writing a file")
     parser.add_argument("--no-run", action="store_true", help="do not run the generated tests (they are not verified)")
-    parser.add_argument("--no-model", action="store_true", help="do not ask the local model about untyped parameters")
+    parser.add_argument("--no-model", action="store_true",
+                        help="do not ask the local model (about untyped parameters, and in the coverage rounds)")
+    parser.add_argument("--model", metavar="GGUF", default=None, help="the model to ask (default: the server's default model)")
+    parser.add_argument("--rounds", type=int, default=3, metavar="N",
+                        help="coverage rounds after verification: the first mines inputs from the source, the others ask the model (0: none)")
+    parser.add_argument("--time-budget", type=float, default=60.0, metavar="S",
+                        help="seconds for the module; no coverage round starts after them (default 60)")
     parser.add_argument("--python", default=None, help="interpreter that runs the tests (default: this one)")
     parser.add_argument("--time-limit", type=float, default=20.0, help="seconds per generated test while verifying")
     parser.add_argument("--json", action="store_true", help="print the report as JSON (on stderr with --stdout)")
@@ -33,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from fireside.testgen.model import LazyGenerator
+    from fireside.testgen.merge import FileChanged
+    from fireside.testgen.model import LazyGenerator, load_generator
     from fireside.testgen.pipeline import Options, generate_tests, resolve_target
 
     console = Console(stderr=True)
@@ -42,9 +49,17 @@ def run(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ModuleNotFoundError) as error:
         console.print(f"fireside testgen: {error}")
         return 2
-    generator = None if args.no_model else LazyGenerator()
-    options = Options(style=args.style, run=not args.no_run, python=args.python, limit=args.time_limit, generator=generator)
-    labels = {"analysed": "functions analysed", "generated": "tests generated", "verified": "tests verified"}
+    if args.model is not None and not Path(args.model).is_file():
+        console.print(f"fireside testgen: no such model file: {args.model}")
+        return 2
+    if args.rounds < 0 or args.time_budget <= 0 or args.time_limit <= 0:
+        console.print("fireside testgen: --rounds must be 0 or more, --time-budget and --time-limit more than 0")
+        return 2
+    generator = None if args.no_model else LazyGenerator(lambda: load_generator(args.model))
+    options = Options(style=args.style, run=not args.no_run, python=args.python, limit=args.time_limit,
+                      generator=generator, rounds=args.rounds, time_budget=args.time_budget)
+    labels = {"analysed": "functions analysed", "generated": "tests generated", "verified": "tests verified",
+              "coverage round": "coverage rounds", "confirmed": "tests run again"}
     with Progress(
         TextColumn("{task.description:<20}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=console, transient=not console.is_terminal,
@@ -71,6 +86,9 @@ def run(args: argparse.Namespace) -> int:
         except UnicodeDecodeError as error:
             console.print(f"fireside testgen: {target.path} is not UTF-8 text ({error.reason})")
             return 2
+        except FileChanged as error:  # the test file changed meanwhile: it is left as it is
+            console.print(f"fireside testgen: {error}")
+            return 1
         except OSError as error:  # reading the target, or writing the tests
             console.print(f"fireside testgen: {error}")
             return 2

@@ -1,14 +1,67 @@
-"""Never overwrite a test file silently: add new tests to it, or write beside it and say so."""
+"""Never overwrite a test file silently: add new tests to it, or write beside it and say so; write it
+atomically, and not at all if it changed since it was read."""
 
 from __future__ import annotations
 
 import ast
+import contextlib
+import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from fireside.testgen.render import RenderedFile
 
-__all__ = ["MergeResult", "beside_path", "merge"]
+__all__ = ["FileChanged", "MergeResult", "beside_path", "merge", "write_atomically"]
+
+
+class FileChanged(OSError):
+    """The test file changed (or appeared) while the tests were generated: nothing was written."""
+
+
+def _current(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+
+
+def write_atomically(path: Path, text: str, expected: str | None) -> None:
+    """Replace `path` by `text` all at once: a temporary file beside it, flushed and fsynced, then renamed
+    over it. `expected` is what the file held when it was read (None: it did not exist); if it holds
+    something else now, FileChanged is raised and nothing is written. A process killed at any point leaves
+    the old file whole (at worst a hidden `.NAME.*.tmp` beside it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, mode)
+        if _current(path) != expected:
+            raise FileChanged(f"{path} changed while the tests were generated; nothing was written (run again)")
+        if expected is None:
+            os.link(temporary, path)  # fails if the file appeared meanwhile: never clobbers one
+        else:
+            os.replace(temporary, path)
+        with contextlib.suppress(OSError):  # make the rename itself durable
+            directory = os.open(path.parent, os.O_RDONLY)
+            try:
+                os.fsync(directory)
+            finally:
+                os.close(directory)
+    except FileExistsError as error:
+        raise FileChanged(f"{path} appeared while the tests were generated; nothing was written (run again)") from error
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
 
 
 @dataclass

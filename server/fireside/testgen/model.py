@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import logging
 import re
+import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -68,13 +69,17 @@ def parse_suggestion(answer: str) -> str | None:
 
 
 def suggest_types(
-    generator: TextGenerator, module: ModuleInfo, functions: list[FunctionInfo]
+    generator: TextGenerator, module: ModuleInfo, functions: list[FunctionInfo], deadline: float | None = None,
 ) -> tuple[dict[str, dict[str, str]], list[str]]:
-    """Model-suggested types by function qualname and parameter, and a log of what was asked and answered."""
+    """Model-suggested types by function qualname and parameter, and a log of what was asked and answered.
+    No question is asked after `deadline` (time.monotonic())."""
     ctx = StrategyContext(module, "m")
     suggestions: dict[str, dict[str, str]] = {}
     log = []
     for function, param in unresolved_params(module, functions):
+        if deadline is not None and time.monotonic() > deadline:
+            log.append(f"{function.qualname}({param}): not asked, the module's time budget is spent")
+            continue
         try:
             answer = generator.generate(build_prompt(module, function, param), max_tokens=16, stop=["`", "\n"])
         except Exception as error:  # noqa: BLE001 - a model failure only costs this suggestion
@@ -89,18 +94,19 @@ def suggest_types(
     return suggestions, log
 
 
-def load_generator() -> TextGenerator | None:
-    """The server's local model, or None (with a logged reason) when it cannot be loaded here."""
+def load_generator(model_path: str | None = None) -> TextGenerator | None:
+    """The server's local model (or the GGUF at `model_path`), or None (with a logged reason) when it
+    cannot be loaded here."""
     try:
         from fireside.completion import engine
 
         loader = getattr(engine, "load_default_engine", None)
-        if loader is not None:
+        if loader is not None and model_path is None:
             return loader()
         from fireside.config import FiresideConfig
         from fireside.engines import llama_engine
 
-        return llama_engine(FiresideConfig())
+        return llama_engine(FiresideConfig(model_path=model_path))
     except Exception as error:  # noqa: BLE001 - testgen works without the model
         logger.warning("fireside testgen: the local model is unavailable (%s); untyped parameters get fallbacks", error)
         return None

@@ -22,7 +22,10 @@ from fireside.testgen.strategies import (
     plan_param,
 )
 
-__all__ = ["Skipped", "TestSpec", "build_specs", "functions_in_scope"]
+__all__ = ["HEURISTIC_KINDS", "Skipped", "TestSpec", "build_specs", "functions_in_scope"]
+
+# Properties guessed from names alone: a failure says the guess was wrong, never that the code is.
+HEURISTIC_KINDS = frozenset({"roundtrip", "idempotent"})
 
 _BUILTIN_NAMES = frozenset(dir(builtins))
 _MAX_EXAMPLES = 12
@@ -60,6 +63,9 @@ class TestSpec:
     imports: set[str] = field(default_factory=set)
     comment: str | None = None
     narrow: bool = False
+    example_notes: list[str] = field(default_factory=list)  # a comment per example (why it is there)
+    explicit: bool = False  # run only its @examples (Hypothesis's explicit phase), no generated inputs
+    domain: dict[str, str] = field(default_factory=dict)  # parameter -> the type it declares (annotation/docstring)
 
 
 @dataclass
@@ -190,6 +196,17 @@ def _isinstance_targets(node: ast.expr, module: ModuleInfo, alias: str) -> list[
     return None
 
 
+def _domain(planned: list[ParamStrategy]) -> dict[str, str]:
+    """The declared type of each parameter whose strategy came from a declaration, as source text."""
+    found = {}
+    for strategy in planned:
+        if strategy.origin == "annotation" and strategy.param.annotation is not None:
+            found[strategy.param.name] = ast.unparse(strategy.param.annotation)
+        elif strategy.origin == "docstring" and strategy.param.doc_type:
+            found[strategy.param.name] = strategy.param.doc_type
+    return found
+
+
 class _Planner:
     def __init__(self, module: ModuleInfo, alias: str, narrow: bool, model_types: dict[str, dict[str, str]],
                  required_only: bool = False):
@@ -307,6 +324,7 @@ class _Planner:
         planned = self.arguments(function)
         given = ([instance] if instance else []) + [(p.param.name, p.source) for p in planned]
         origins = {p.param.name: p.origin for p in planned}
+        catch, comment = _wrong_type_tolerated(self.catch(function), planned)
         specs = [
             TestSpec(
                 name=self.unique(f"test_{_slug(function.qualname, 60)}_fuzz"),
@@ -316,11 +334,13 @@ class _Planner:
                 given=given,
                 examples=self.examples(function, planned, instance_simple, instance is not None),
                 call=self.call_source(callee, planned),
-                catch=self.catch(function),
+                catch=catch,
+                comment=comment,
                 return_check=_return_check(function, self.module, self.alias),
                 consume=function.is_generator,
                 origins=origins,
                 narrow=self.narrow,
+                domain=_domain(planned),
             )
         ]
         specs.extend(self.raises(function, callee, instance, planned, origins))
@@ -339,11 +359,11 @@ class _Planner:
             if not guard.simple or not params_read <= names:
                 earlier.append(guard)
                 continue
-            annotated = {p.name for p in function.params if p.annotation is not None}
-            if "isinstance(" in ast.unparse(guard.test) and params_read <= annotated:
+            typed = {p.param.name for p in planned if p.origin != "fallback"}
+            if "isinstance(" in ast.unparse(guard.test) and params_read <= typed:
                 earlier.append(guard)
                 type_checks.append(guard)
-                continue  # a type check on an annotated parameter: its strategy never reaches that side
+                continue  # a type check on a typed parameter: its strategy never reaches that side (a round may)
             given = []
             for strategy in planned:
                 source = strategy.source
@@ -401,6 +421,8 @@ class _Planner:
                 qualname=function.qualname,
                 lineno=function.lineno,
                 given=([instance] if instance else []) + [(first.param.name, first.source)],
+                examples=self.examples(function, [first], self.simple_instance(self.module.classes[function.class_name])
+                                       if instance and function.class_name else None, instance is not None),
                 call=self.call_source(callee, [first]),
                 catch=self.catch(function),
                 inverse=inverse,
@@ -444,6 +466,7 @@ class _Planner:
                         qualname=function.qualname,
                         lineno=function.lineno,
                         given=[(first.param.name, first.source)],
+                        examples=self.examples(function, [first], None, False),
                         call=self.call_source(f"{self.alias}.{function.name}", [first]),
                         catch=self.catch(function),
                         inverse=f"{self.alias}.{partner.name}({{}})",
@@ -585,3 +608,134 @@ def build_specs(
         specs.extend(s for s in pairs if s.qualname == symbol or f"{alias}.{symbol}(" in (s.inverse or ""))
     return specs, planner.skipped, planner.imports
 
+
+
+def _wrong_type_tolerated(catch: list[str], planned: list[ParamStrategy]) -> tuple[list[str], str | None]:
+    """A parameter nothing could type is drawn from a mix of simple values (None, booleans, integers, text):
+    most of them are not what the function expects, and a rare one (None with a format string that reads a
+    field) breaks it only now and then, so a test that passed verification would fail in some later run.
+    Such a failure is never a likely bug (the input is outside any declared domain), so the test tolerates
+    the two exceptions a value of the wrong type raises, and says why."""
+    unknown = [p.param.name for p in planned if p.origin == "fallback"]
+    if not unknown:
+        return catch, None
+    extra = [name for name in ("TypeError", "AttributeError") if name not in catch]
+    return [*catch, *extra], (f"the type of {', '.join(unknown)} is unknown: a TypeError or AttributeError from a "
+                              "value of the wrong type is not a failure")
+
+
+class SpecFactory:
+    """Single tests for the coverage rounds: a function called with chosen inputs, a regex-shaped strategy, or
+    a direct test of a private helper. Strategies are the narrow ones (they are the retry that works most)."""
+
+    def __init__(self, module: ModuleInfo, alias: str, used_names: set[str]) -> None:
+        self._planner = _Planner(module, alias, True, {})
+        self._planner.used_names = used_names
+        self.module, self.alias = module, alias
+
+    def unique(self, name: str) -> str:
+        return self._planner.unique(name)
+
+    def kinds(self, function: FunctionInfo) -> dict[str, str | None]:
+        """The kind ("str", "int"...) of each parameter's strategy, None when unknown."""
+        return {p.param.name: (p.kind if p.origin != "fallback" else None) for p in self._planner.arguments(function)}
+
+    def _base(self, function: FunctionInfo) -> tuple[str, tuple[str, str] | None, str | None, list[ParamStrategy]] | None:
+        if function.is_async or function.method_kind == "property":
+            return None
+        target = self._planner.callee(function)
+        if target is None:
+            return None
+        callee, instance, instance_simple = target
+        return callee, instance, instance_simple, self._planner.arguments(function)
+
+    def _spec(self, function: FunctionInfo, name: str, callee: str, instance: tuple[str, str] | None,
+              chosen: list[ParamStrategy], **fields: object) -> TestSpec:
+        catch = self._planner.catch(function)
+        if not fields.get("explicit"):  # drawn inputs: see _wrong_type_tolerated (an explicit call is run as written)
+            catch, _ = _wrong_type_tolerated(catch, chosen)
+        return TestSpec(
+            name=name, kind="no_exception", qualname=function.qualname, lineno=function.lineno,
+            given=([instance] if instance else []) + [(p.param.name, p.source) for p in chosen],
+            call=self._planner.call_source(callee, chosen), catch=catch,
+            return_check=_return_check(function, self.module, self.alias), consume=function.is_generator,
+            origins={p.param.name: p.origin for p in chosen}, narrow=True, domain=_domain(chosen), **fields,  # type: ignore[arg-type]
+        )
+
+    def with_inputs(self, function: FunctionInfo, values: dict[str, str], note: str, name: str | None = None) -> TestSpec | None:
+        """Calls `function` once (Hypothesis's explicit phase only) with `values`, the required parameters
+        it does not set at their simple values, and the other optional ones at their defaults."""
+        base = self._base(function)
+        if base is None:
+            return None
+        callee, instance, instance_simple, planned = base
+        by_name = {p.param.name: p for p in planned}
+        chosen, example = [], {}
+        for param in function.params:
+            if param.kind in {"var_positional", "var_keyword"}:
+                continue
+            strategy = by_name.get(param.name)
+            if param.name in values:
+                strategy = strategy or plan_param(param, self._planner.ctx())
+                example[param.name] = values[param.name]
+            elif param.has_default:
+                continue
+            elif strategy is None or strategy.simple is None:
+                return None
+            else:
+                example[param.name] = strategy.simple
+            chosen.append(strategy)
+        if instance is not None:
+            if instance_simple is None:
+                return None
+            example = {"instance": instance_simple, **example}
+        name = name or self.unique(f"test_{_slug(function.qualname, 50)}_reaches_branches")
+        return self._spec(function, name, callee, instance, chosen, examples=[example], example_notes=[note], explicit=True)
+
+    def matching(self, function: FunctionInfo, param: str, pattern: str, fullmatch: bool) -> TestSpec | None:
+        """`function` with `param` drawn from strings that match `pattern` (the other parameters as usual)."""
+        base = self._base(function)
+        if base is None:
+            return None
+        callee, instance, _, planned = base
+        chosen = [p for p in planned if not p.param.has_default or p.param.name == param]
+        strategy = next((p for p in chosen if p.param.name == param), None)
+        if strategy is None:
+            return None
+        source = f"st.from_regex({pattern}, fullmatch=True)" if fullmatch else f"st.from_regex({pattern})"
+        shaped = ParamStrategy(strategy.param, source, strategy.origin, "str", "''")
+        chosen = [shaped if p is strategy else p for p in chosen]
+        pattern_name = pattern.rsplit(".", 1)[-1] if pattern.startswith(f"{self.alias}.") else "pattern"
+        name = self.unique(f"test_{_slug(function.qualname, 40)}_{_slug(param, 20)}_matching_{_slug(pattern_name, 30)}")
+        return self._spec(function, name, callee, instance, chosen,
+                          comment=f"{param} drawn from strings that match {pattern}, as {function.qualname} parses it")
+
+    def direct(self, function: FunctionInfo) -> list[TestSpec]:
+        """The usual tests of a function the module keeps private (the rounds test it directly when its
+        branches are out of reach through the public ones); never reported as bugs (see verify.py)."""
+        if self._base(function) is None:
+            return []
+        return [s for s in self._planner.fuzz(function) if s.kind in {"no_exception", "raises"}]
+
+    def optional_names(self, function: FunctionInfo) -> list[str]:
+        """The optional parameters a strategy can draw (the others keep their defaults anyway)."""
+        return [p.param.name for p in self._planner.arguments(function) if p.param.has_default]
+
+    def with_optional(self, function: FunctionInfo, names: set[str], failed: list[dict[str, str]] = ()) -> TestSpec | None:  # type: ignore[assignment]
+        """The fuzz test of `function` drawing the required parameters and the optional ones in `names` (the
+        others at their defaults): when drawing all of them together fails, the ones that work alone.
+        `failed`: inputs that broke an earlier test of the function, tried first as @examples (so a
+        parameter behind a rare failure does not pass by luck)."""
+        base = self._base(function)
+        if base is None:
+            return None
+        callee, instance, _, planned = base
+        chosen = [p for p in planned if not p.param.has_default or p.param.name in names]
+        if not any(p.param.name in names for p in chosen) or instance is not None:
+            return None
+        wanted = [p.param.name for p in chosen]
+        examples = [{k: inputs[k] for k in wanted} for inputs in failed if all(k in inputs for k in wanted)]
+        label = "_".join(sorted(names)) if len(names) == 1 else "optional_parameters"
+        name = self.unique(f"test_{_slug(function.qualname, 40)}_with_{_slug(label, 30)}")
+        return self._spec(function, name, callee, instance, chosen, examples=examples[:3],
+                          comment=f"{', '.join(sorted(names))} drawn; the other optional parameters at their defaults")

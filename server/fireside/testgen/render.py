@@ -110,10 +110,13 @@ def render_test(spec: TestSpec, style: str = "pytest", notes: list[str] | None =
     """One test function (a method, unindented, for unittest)."""
     lines = [f"# {note}" for note in notes or []]
     if spec.given:
+        if spec.explicit:
+            lines.append("@settings(phases=[Phase.explicit])")
         arguments = ", ".join(f"{name}={source}" for name, source in spec.given)
         lines.append(f"@given({arguments})")
-        for example in spec.examples:
-            lines.append("@example(" + ", ".join(f"{k}={v}" for k, v in example.items()) + ")")
+        for index, example in enumerate(spec.examples):
+            note = spec.example_notes[index] if index < len(spec.example_notes) else ""
+            lines.append("@example(" + ", ".join(f"{k}={v}" for k, v in example.items()) + ")" + (f"  # {note}" if note else ""))
     params = [name for name, _ in spec.given]
     if style == "unittest":
         params.insert(0, "self")
@@ -133,7 +136,8 @@ def render_file(
 ) -> RenderedFile:
     blocks = [(spec.name, render_test(spec, style, (notes or {}).get(spec.name))) for spec in specs]
     source = "\n".join(block for _, block in blocks)
-    hypothesis_names = [n for n in ("assume", "example", "given") if f"{n}(" in source or f"@{n}(" in source]
+    hypothesis_names = [n for n in ("Phase", "assume", "example", "given", "settings")
+                        if f"{n}(" in source or f"@{n}(" in source or f"[{n}." in source]
     imports: list[str] = []
     if docstring:
         imports.append(f'"""{docstring}"""\n')

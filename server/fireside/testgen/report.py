@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,10 @@ from fireside.testgen.properties import Skipped
 from fireside.testgen.verify import Verdict
 
 __all__ = ["Report"]
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
 
 
 @dataclass
@@ -29,6 +34,14 @@ class Report:
     collect_ok: bool | None = None
     collect_output: str = ""
     seconds: float = 0.0
+    not_run_reason: str | None = None  # why the tests were written without being run
+    notes: list[str] = field(default_factory=list)  # told once: no network isolation, no coverage...
+    branches: int = 0  # branches in the module (coverage.py's count)
+    branch_before: float | None = None  # % of them the verified tests take
+    branch_after: float | None = None  # ... and with the coverage rounds' tests
+    rounds: list[Any] = field(default_factory=list)  # rounds.RoundLog
+    round_dropped: list[Verdict] = field(default_factory=list)  # round candidates that failed
+    missed: dict[str, list[int]] = field(default_factory=dict)  # function -> lines of branches no kept test takes
 
     @property
     def kept(self) -> list[Verdict]:
@@ -48,13 +61,21 @@ class Report:
 
     def summary(self) -> str:
         if self.import_error:
+            missing = re.search(r"No module named '(hypothesis|pytest)'", self.import_error)
+            if missing:  # the interpreter that runs the tests lacks a test tool, not the module a dependency
+                return (f"{self.module}: the interpreter that runs the tests cannot import {missing[1]}; install "
+                        "hypothesis and pytest into it, or name another one with --python; nothing written")
             return f"{self.module}: the module does not import ({self.import_error}); nothing written"
         if not self.verified:
-            return f"{self.module}: {self.generated} tests generated for {self.functions} functions (not run)"
+            why = f": {self.not_run_reason}" if self.not_run_reason else ""
+            return f"{self.module}: {self.generated} tests generated for {self.functions} functions, NOT VERIFIED (not run{why})"
         text = (
             f"{self.module}: {self.functions} functions, {self.generated} tests generated, {len(self.kept)} pass, "
             f"{len(self.bugs)} likely bugs, {len(self.dropped)} dropped"
         )
+        if self.branch_after is not None:
+            before = f"{self.branch_before:.0f}% → " if self.rounds and self.branch_before is not None else ""
+            text += f"; branch coverage {before}{self.branch_after:.0f}%"
         return text + (f"; {self.message}" if self.message else "")
 
     def to_dict(self) -> dict[str, Any]:
@@ -75,6 +96,15 @@ class Report:
             "import_error": self.import_error,
             "collect_ok": self.collect_ok,
             "seconds": round(self.seconds, 2),
+            "not_run_reason": self.not_run_reason,
+            "notes": self.notes,
+            "branches": self.branches,
+            "branch_coverage_verified": _rounded(self.branch_before),
+            "branch_coverage": _rounded(self.branch_after),
+            "rounds": [{"round": r.number, "source": r.source, "candidates": r.candidates, "kept": r.kept,
+                        "branch_coverage": _rounded(r.branch_percent), "seconds": round(r.seconds, 1)} for r in self.rounds],
+            "round_dropped": [{"test": v.spec.name, "reason": v.reason} for v in self.round_dropped],
+            "missed_branches": self.missed,
         }
 
     def print(self, console: Any) -> None:
@@ -82,6 +112,15 @@ class Report:
         from rich.table import Table
 
         console.print(self.summary())
+        for note in self.notes:
+            console.print(f"note: {note}")
+        for log in self.rounds:
+            percent = f"{log.branch_percent:.0f}%" if log.branch_percent is not None else "?"
+            console.print(f"coverage round {log.number} ({log.source}): {log.kept} of {log.candidates} candidates "
+                          f"kept, branch coverage {percent}, {log.seconds:.0f}s")
+        if self.missed:
+            shown = "; ".join(f"{name} (lines {', '.join(map(str, lines[:8]))})" for name, lines in list(self.missed.items())[:8])
+            console.print(f"branches no test reaches: {shown}")
         if self.bugs:
             table = Table(title="Likely bugs", show_lines=True)
             table.add_column("test")
