@@ -4,6 +4,8 @@ filled by the model the way the server fills them.
     cd eval && ../.venv/bin/python completion_eval.py [--model PATH] [--holes-per-package 10] [--seed 11]
         [--rows prefix-only,fim-only,fireside,ablations] [--ablate FEATURE,...] [--multiline]
         [--budgets 256,512,1024] [--lsp] [--max-prompt-tokens N] [--show-raw] [--json OUT]
+    cd eval && ../.venv/bin/python completion_eval.py --guidance [--model PATH] [--holes-per-package 8]
+        [--identifier-holes-per-package 10]
 
 Single-line holes (the default; seed 11, the same holes in every session): the rest of a line
 removed, at a line start or mid-line at a word boundary, inside indented bodies of tabulate, humanize
@@ -30,6 +32,15 @@ adds the fireside row through a real ``fireside serve`` over stdio, to check tha
 ``--budgets`` gives the prompt-budget curve: the fireside row at each ``maxPromptTokens``, with the
 cold model time per request (measured when each prompt was first evaluated, so on a shared machine
 it is noisy: compare it within one run).
+
+``--guidance`` (issue 18) compares the fireside pipeline with name guidance off and on, on the
+single-line holes and on identifier holes (after ``receiver.``, in ``from x import``, before a
+keyword argument; ``name_metrics.py``): exact match, edit similarity, next-identifier match, the share
+of completions that introduce a name that does not exist (checked with jedi), the tokens guidance
+changed, and the time: decoding ms per token, the name table's time (computed on its own thread
+while the model reads the prompt; only what exceeds the prompt's time is waited for, up to
+``NAMES_WAIT_S``), and the p50 of the request's model time. Both settings run on the real engine
+(no replay), the same prompt, one right after the other (alternating which goes first).
 """
 
 from __future__ import annotations
@@ -364,12 +375,21 @@ def main() -> int:
     parser.add_argument("--lsp", action="store_true", help="also run the fireside row through `fireside serve`")
     parser.add_argument("--threads", type=int, default=FiresideConfig().effective_threads)
     parser.add_argument("--json", type=Path, help="write every row's completions here")
+    parser.add_argument("--guidance", action="store_true",
+                        help="only compare name guidance off and on (single-line and identifier holes)")
+    parser.add_argument("--identifier-holes-per-package", type=int, default=10)
+    parser.add_argument("--guidance-sets", default="single-line,identifier", help="which hole sets --guidance runs")
+    parser.add_argument("--rescore", type=Path, help="recompute the name checks of a saved --guidance --json run")
     parser.add_argument("--show-raw", action="store_true",
                         help="after each fireside row, the same prompts' generations without post-processing")
     args = parser.parse_args()
 
     model = Path(args.model) if args.model else resolve_model_path()
     config = FiresideConfig()
+    if args.rescore:
+        return rescore_guidance(args.rescore, args)
+    if args.guidance:
+        return guidance_main(model, args)
     engine = CachedEngine(
         LlamaEngine(model, context_size=config.context_size, threads=args.threads),
         _cache_file(model),
@@ -422,6 +442,179 @@ def main() -> int:
             "holes": [{"path": str(h.path), "line": h.line, "column": h.column, "target": h.target} for h in holes],
             "rows": {row.name: {"texts": row.texts, "summary": results[row.name]} for row in rows},
         }, indent=1))
+    return 0
+
+
+# ----- name guidance (issue 18) ------------------------------------------------------------------
+class SameNumbers:
+    """The engine, made to start both settings' generations from the same numbers. llama.cpp is not
+    batch-invariant: a prompt's last token evaluated in the prompt's batch gives other logits than
+    the same token evaluated alone on the cached rest, which can flip a close greedy choice. So the
+    prompt is always evaluated up to its last token first (in a batch, cold), and the last token
+    alone: for the second setting only the cells after the prompt's last-but-one are dropped."""
+
+    def __init__(self, engine: LlamaEngine) -> None:
+        self._engine = engine
+        self.head_seconds = 0.0  # the time of the prompt's batch when it was evaluated here
+
+    def __getattr__(self, attribute: str):  # noqa: ANN204
+        return getattr(self._engine, attribute)
+
+    def run(self, prompt_tokens, **kwargs):  # noqa: ANN001, ANN003, ANN201
+        import time as _time
+
+        from fireside.completion.kv_reuse import common_prefix
+
+        context = self._engine._context
+        self.head_seconds = 0.0
+        if common_prefix(context.tokens, prompt_tokens) >= len(prompt_tokens) - 1:
+            context.truncate(len(prompt_tokens) - 1)
+        else:
+            started = _time.perf_counter()
+            self._engine.logits_after(prompt_tokens[:-1])
+            self.head_seconds = _time.perf_counter() - started
+        return self._engine.run(prompt_tokens, **kwargs)
+
+
+def guidance_main(model: Path, args: argparse.Namespace) -> int:
+    import time as _time
+
+    from name_metrics import InventedNames, find_identifier_holes, first_identifier, typed_name
+
+    from fireside.completion.guidance import NAMES_WAIT_S, NameGuide
+    from fireside.context.names import NameQuery, NameService
+
+    config = FiresideConfig()
+    engine = SameNumbers(LlamaEngine(model, context_size=config.context_size, threads=args.threads))
+    engine.prepare_guidance()
+    roots = corpus_roots()
+    sets = {
+        "single-line": find_holes(roots, args.holes_per_package, args.seed),
+        "identifier": find_identifier_holes(roots, args.identifier_holes_per_package, args.seed),
+    }
+    sets = {name: holes for name, holes in sets.items() if name in args.guidance_sets.split(",")}
+    print(f"model {engine.info.name} ({model.name}), threads {args.threads}, prompt budget {args.max_prompt_tokens}; "
+          + ", ".join(f"{len(h)} {name} holes" for name, h in sets.items()), flush=True)
+    names = NameService()
+    names.warm_up().result()
+    checker = InventedNames()
+    workspaces = Workspaces()
+    report: dict[str, dict] = {}
+    for set_name, holes in sets.items():
+        rows = {"off": [], "on": []}
+        for number, hole in enumerate(holes):
+            request = CompletionRequest(
+                hole.path.as_uri(), "python", hole.text, hole.offset, 1, config.max_tokens,
+                hole.path.relative_to(hole.root).as_posix(),
+            )
+            query = NameQuery(hole.text, hole.offset, str(hole.path), str(hole.root), "python")
+            started = _time.perf_counter()
+            table = names.table(query).result()
+            table_ms = (_time.perf_counter() - started) * 1000
+            first_prompt_s = None
+            order = ("off", "on") if number % 2 == 0 else ("on", "off")
+            for setting in order:
+                guide = NameGuide(request.prefix[-400:], table, wait_s=None) if setting == "on" else None
+                completion = complete(
+                    engine, request, max_prompt_tokens=args.max_prompt_tokens, context_size=config.context_size,
+                    cancelled=lambda: False, features=frozenset(config.context_features),
+                    index=workspaces.index(hole.root), workspace_root=str(hole.root), guide=guide,
+                )
+                run = engine.last_run
+                if first_prompt_s is None:
+                    first_prompt_s = run.prompt_seconds + engine.head_seconds
+                text = completion.text.split("\n", 1)[0]
+                decode_s = run.seconds - run.prompt_seconds
+                typed = typed_name(hole.text[: hole.offset])
+                rows[setting].append({
+                    "text": text,
+                    "target": hole.target,
+                    "next_identifier": first_identifier(typed, text) == first_identifier(typed, hole.target),
+                    "invented": checker.check(hole.root, hole.path, hole.text, hole.offset, text),
+                    "decode_s": decode_s,
+                    "tokens": run.generated_tokens,
+                    "changes": run.guided_changes,
+                    "guided_tokens": run.guided_tokens,
+                    "guidance_ms": run.guidance_ms,
+                    "table_ms": table_ms,
+                })
+            for setting in ("off", "on"):  # the same prompt time for both, plus what the table adds
+                entry = rows[setting][-1]
+                wait = max(0.0, min(NAMES_WAIT_S, table_ms / 1000 - first_prompt_s)) if setting == "on" else 0.0
+                entry["latency_s"] = first_prompt_s + entry["decode_s"] + wait
+        report[set_name] = summarise_guidance(set_name, rows)
+        if args.json:
+            report[set_name]["rows"] = rows
+    names.shutdown(wait=True)
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1, default=str))
+    return 0
+
+
+def summarise_guidance(set_name: str, rows: dict[str, list[dict]]) -> dict:
+    report: dict = {}
+    for setting in ("off", "on"):
+        entries = rows[setting]
+        tokens = sum(e["tokens"] for e in entries) or 1
+        summary = {
+            "exact": statistics.mean(e["text"].strip() == e["target"].strip() for e in entries),
+            "similarity": statistics.mean(similarity(e["text"].strip(), e["target"].strip()) for e in entries),
+            "next_identifier": statistics.mean(e["next_identifier"] for e in entries),
+            "invented": statistics.mean(bool(e["invented"]) for e in entries),
+            "changed_tokens": sum(e["changes"] for e in entries),
+            "guided_tokens": sum(e["guided_tokens"] for e in entries),
+            "decode_ms_per_token": 1000 * sum(e["decode_s"] for e in entries) / tokens,
+            "guidance_ms_per_guided_token": sum(e["guidance_ms"] for e in entries) / max(1, sum(e["guided_tokens"] for e in entries)),
+            "p50_ms": 1000 * statistics.median(e["latency_s"] for e in entries),
+            "table_p50_ms": statistics.median(e["table_ms"] for e in entries),
+        }
+        report[setting] = summary
+        print(
+            f"{set_name:<12} guidance {setting:<3}  exact {summary['exact']:6.1%}  edit-sim {summary['similarity']:.3f}  "
+            f"next-id {summary['next_identifier']:6.1%}  invented {summary['invented']:6.1%}  "
+            f"changed {summary['changed_tokens']:3d}/{summary['guided_tokens']:3d} guided tokens  "
+            f"decode {summary['decode_ms_per_token']:5.1f} ms/tok  p50 {summary['p50_ms']:6.0f} ms  "
+            f"table p50 {summary['table_p50_ms']:5.0f} ms",
+            flush=True,
+        )
+    off, on = report["off"], report["on"]
+    print(
+        f"{set_name:<12} on vs off: invented {on['invented']:.1%} vs {off['invented']:.1%}, next-id "
+        f"{100 * (on['next_identifier'] - off['next_identifier']):+.1f} points, edit-sim "
+        f"{on['similarity'] - off['similarity']:+.3f}, p50 x{on['p50_ms'] / max(off['p50_ms'], 1e-9):.3f}, "
+        f"decode/token x{on['decode_ms_per_token'] / max(off['decode_ms_per_token'], 1e-9):.3f}",
+        flush=True,
+    )
+    for e_off, e_on in zip(rows["off"], rows["on"]):
+        if e_off["text"] != e_on["text"]:
+            print(f"    {e_off['text']!r:50} -> {e_on['text']!r:50} (target {e_on['target']!r}) invented {e_off['invented']} -> {e_on['invented']}")
+    return report
+
+
+def rescore_guidance(path: Path, args: argparse.Namespace) -> int:
+    """Recompute the invented-name check (and every summary) of a ``--guidance --json`` run."""
+    from name_metrics import InventedNames, keystrokes_needing_a_table
+
+    saved = json.loads(path.read_text())
+    roots = corpus_roots()
+    from name_metrics import find_identifier_holes
+
+    sets = {
+        "single-line": find_holes(roots, args.holes_per_package, args.seed),
+        "identifier": find_identifier_holes(roots, args.identifier_holes_per_package, args.seed),
+    }
+    sets = {name: holes for name, holes in sets.items() if name in args.guidance_sets.split(",") and name in saved}
+    checker = InventedNames()
+    for set_name, holes in sets.items():
+        rows = saved[set_name]["rows"]
+        for setting in ("off", "on"):
+            for hole, entry in zip(holes, rows[setting], strict=True):
+                assert entry["target"] == hole.target, "other holes than the saved run's: same --seed and counts?"
+                entry["invented"] = checker.check(hole.root, hole.path, hole.text, hole.offset, entry["text"])
+        saved[set_name] = {**summarise_guidance(set_name, rows), "rows": rows}
+        keystrokes, fresh = keystrokes_needing_a_table(holes)
+        print(f"{set_name:<12} typing the holes back: {fresh} of {keystrokes} keystrokes need a new name table", flush=True)
+    path.write_text(json.dumps(saved, indent=1, default=str))
     return 0
 
 

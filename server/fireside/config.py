@@ -89,6 +89,13 @@ class FiresideConfig:
         "without it the usual FIM order, slower per keystroke). Remove one to switch it off.",
         subset_of(CONTEXT_FEATURES),
     )
+    name_guidance: bool = setting(
+        True,
+        "Identifier-aware decoding: where the name is known to be an attribute, a module member (`from x import`) "
+        "or a keyword argument, the model may only write a name that exists (Python: jedi; other languages: members "
+        "of the enclosing class from tree-sitter). Unknown objects stay free.",
+        None,
+    )
     log_level: str = setting("info", "Server log level.", one_of(LOG_LEVELS))
     prometheus_url: str | None = setting(
         None, "Prometheus to watch for anomalies (`fireside monitor` runs beside the server). Empty: off.", http_url

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from fireside.completion.engine import Engine
+from fireside.completion.guidance import NameGuide
 from fireside.completion.healing import after_typed, healed_stop, trailing_whitespace
 from fireside.completion.postprocess import CursorLine, finalize
 from fireside.completion.stopping import SyntaxAwareStop
@@ -37,6 +38,7 @@ def complete(
     workspace_root: str = "",
     trees: DocumentTrees | None = None,
     heal: bool = True,
+    guide: NameGuide | None = None,
 ) -> Completion:
     spec = language_for(request.language_id, request.uri)
     syntax = splice = None
@@ -89,7 +91,11 @@ def complete(
             logger.debug("first token of %s after %.0f ms", request.uri, (time.perf_counter() - started) * 1000)
         return stop(text)
 
-    generation = engine.run(prompt.tokens, max_tokens=max_tokens, stop_at=stop_at, cancelled=cancelled)
+    guided = {}
+    if guide is not None and getattr(engine, "supports_guidance", False):
+        # The guide reads names in the prompt's text before the cursor, then what the model writes.
+        guided["guide"] = replace(guide, lead=guide.lead[: len(guide.lead) - len(typed)]) if typed else guide
+    generation = engine.run(prompt.tokens, max_tokens=max_tokens, stop_at=stop_at, cancelled=cancelled, **guided)
     generated = after_typed(generation.text, typed) or ""
     if multiline and generation.stopped_by == StopReason.LIMIT and "\n" in generated.rstrip("\n"):
         # The token limit came mid-line: offer the whole lines before it, not half a statement.
@@ -105,4 +111,5 @@ def complete(
         generated_tokens=generation.generated_tokens,
         stopped_by=generation.stopped_by,
         model_ms=generation.seconds * 1000,
+        guided_changes=generation.guided_changes,
     )

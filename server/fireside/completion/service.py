@@ -19,11 +19,14 @@ from dataclasses import dataclass
 
 from fireside.completion.cache import CompletionCache
 from fireside.completion.engine import Engine, ModelLoadError
+from fireside.completion.guidance import NameGuide
 from fireside.completion.pipeline import complete
 from fireside.completion.scheduling import RequestClock
 from fireside.completion.types import Completion, CompletionRequest, StopReason
 from fireside.config import FiresideConfig
 from fireside.context.index import WorkspaceIndex
+from fireside.context.languages import language_for
+from fireside.context.names import MAX_ORACLE_CHARS, MAX_SLOT_SCAN_CHARS, NameQuery, NameService
 from fireside.context.trees import DocumentTrees
 from fireside.documents import uri_to_path
 
@@ -57,6 +60,7 @@ class CompletionService:
         self._cache = CompletionCache()
         self._trees = DocumentTrees()  # used on the worker thread only
         self._loaded_with: tuple[object, ...] | None = None
+        self.names = NameService()  # name tables for guided decoding, on their own thread
         self.status = ModelStatus(ModelState.LOADING, "", "loading the model")
 
     @staticmethod
@@ -91,6 +95,7 @@ class CompletionService:
             return str(error) if isinstance(error, ModelLoadError) else f"{type(error).__name__}: {error}"
         self._close(self._engine)
         self._engine = engine
+        self._prepare_guidance(engine, config)
         self._cache = CompletionCache()
         self._loaded_with = self._model_key(config)
         self.status = ModelStatus(ModelState.READY, engine.info.name, "")
@@ -117,8 +122,18 @@ class CompletionService:
             logger.exception("Model not loaded")
             return ModelStatus(ModelState.DEGRADED, config.model_path or "embedded", f"{type(error).__name__}: {error}")
         self._engine = engine
+        self._prepare_guidance(engine, config)
         logger.info("Model ready: %s (%s, FIM: %s)", engine.info.name, engine.info.path, engine.info.fim is not None)
         return ModelStatus(ModelState.READY, engine.info.name, "")
+
+    def _prepare_guidance(self, engine: Engine, config: FiresideConfig) -> None:
+        """On the names thread: jedi's first answer (a second or more; not on a keystroke) and the
+        model's vocabulary index."""
+        if config.name_guidance and getattr(engine, "supports_guidance", False):
+            self.names.warm_up()
+            prepare = getattr(engine, "prepare_guidance", None)
+            if prepare is not None:
+                self.names.in_background(prepare)
 
     @property
     def engine(self) -> Engine | None:
@@ -149,6 +164,18 @@ class CompletionService:
             if self._latest.get(request.uri) is cancel:
                 del self._latest[request.uri]
 
+    def guide_for(self, request: CompletionRequest, config: FiresideConfig) -> NameGuide | None:
+        """Start computing the request's name table (on the names thread, while the model reads the
+        prompt); None when guidance is off or the language has no oracle."""
+        if not config.name_guidance or getattr(self._engine, "supports_guidance", False) is False:
+            return None
+        spec = language_for(request.language_id, request.uri)
+        if spec is None or len(request.text) > MAX_ORACLE_CHARS:
+            return None
+        path = uri_to_path(request.uri)
+        query = NameQuery(request.text, request.offset, str(path) if path else "", self.workspace_root, spec.language_id)
+        return NameGuide(request.prefix[-MAX_SLOT_SCAN_CHARS:], self.names.table(query))
+
     def prompt_shape(self, request: CompletionRequest, config: FiresideConfig) -> tuple[object, ...]:
         """What shapes the prompt besides the request's own text: the settings that build it and what
         the workspace index knows of other files (the cache's key has both)."""
@@ -156,7 +183,7 @@ class CompletionService:
         generation = self.index.generation_except(str(path) if path else None) if self.index is not None else 0
         return (
             frozenset(config.context_features), config.max_prompt_tokens, config.context_size, self.workspace_root,
-            generation,
+            generation, config.name_guidance,
         )
 
     def peek(self, request: CompletionRequest, config: FiresideConfig) -> Completion | None:
@@ -225,6 +252,7 @@ class CompletionService:
             index=self.index,
             workspace_root=self.workspace_root,
             trees=self._trees,
+            guide=self.guide_for(request, config),
         )
         run = getattr(engine, "last_run", None)  # the local engine's own figures
         if clock is not None:
@@ -257,6 +285,7 @@ class CompletionService:
             event.set()
         engine, self._engine = self._engine, None
         self._executor.shutdown(wait=False, cancel_futures=True)
+        self.names.shutdown()
 
         def close_when_idle() -> None:
             # Freeing a llama context under a running decode would crash the process: wait for the

@@ -54,3 +54,4 @@ class Completion:
     evaluated_tokens: int = 0
     drafted_tokens: int = 0
     accepted_tokens: int = 0
+    guided_changes: int = 0  # tokens name guidance chose instead of the model's best (issue 18)
