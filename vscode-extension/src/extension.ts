@@ -143,7 +143,10 @@ class Fireside implements vscode.Disposable {
   }
 
   private enabledLanguages(): string[] {
-    return stringListSetting(vscode.workspace.getConfiguration(SECTION).get('enabledLanguages'), ['python']);
+    const configuration = vscode.workspace.getConfiguration(SECTION);
+    // A badly typed value falls back to package.json's default: every language the server supports.
+    const contributed = stringListSetting(configuration.inspect('enabledLanguages')?.defaultValue, ['python']);
+    return stringListSetting(configuration.get('enabledLanguages'), contributed);
   }
 
   private languageEnabled(document: vscode.TextDocument): boolean {

@@ -10,9 +10,10 @@ from fireside.completion.stopping import SyntaxAwareStop
 from fireside.completion.prompt import PromptContext, build_prompt
 from fireside.completion.types import Completion, CompletionRequest
 from fireside.context.index import WorkspaceIndex
-from fireside.context.languages import language_for
+from fireside.context.languages import language_for, line_comment_for
+from fireside.context.text_style import INDENTED
 from fireside.context.syntax import analyse_cursor
-from fireside.context.trees import CompletionSplice, DocumentTrees, keep_parseable, reparse
+from fireside.context.trees import CompletionSplice, DocumentTrees, keep_parseable, reparse, trim_to_block
 from fireside.documents import uri_to_path
 
 SINGLE_LINE_MAX_TOKENS = 48  # a one-line completion never needs more; stops a runaway line early
@@ -41,7 +42,7 @@ def complete(
         syntax = analyse_cursor(spec, request.text, request.offset, parsed.tree)
         if "syntax-check" in features:
             splice = CompletionSplice(spec, parsed, request.offset, request.text)
-    cursor = CursorLine.from_text(request.text, request.offset)
+    cursor = CursorLine.from_text(request.text, request.offset, spec.style if spec else INDENTED)
     if syntax is not None:
         multiline = syntax.wants_multiline
     else:
@@ -49,10 +50,16 @@ def complete(
     max_tokens = request.max_tokens if multiline else min(request.max_tokens, SINGLE_LINE_MAX_TOKENS)
     budget = max(16, min(max_prompt_tokens, context_size - max_tokens - GENERATION_RESERVE))
     path = uri_to_path(request.uri)
+    # Definitions come from files of the same language family; a language without a grammar gets none.
+    family = spec.definitions_family if spec else None
     context = PromptContext(
-        features=features if index is not None else features - {"definitions"},
+        features=features if index is not None and spec is not None else features - {"definitions"},
         imports=syntax.imports if syntax else (),
-        definitions_for=(lambda names: index.lookup(names, exclude_path=str(path) if path else None)) if index else (lambda names: []),
+        definitions_for=(
+            (lambda names: index.lookup(names, exclude_path=str(path) if path else None, family=family))
+            if index and spec
+            else (lambda names: [])
+        ),
         workspace_root=workspace_root,
     )
     prompt = build_prompt(
@@ -61,7 +68,7 @@ def complete(
         budget_tokens=budget,
         fim=engine.info.fim,
         syntax=syntax,
-        comment=spec.line_comment if spec else "#",
+        comment=line_comment_for(request.language_id, spec),
         context=context,
     )
     generation = engine.run(
@@ -72,7 +79,7 @@ def complete(
     )
     text = "" if generation.stopped_by == "cancelled" else finalize(generation.text, cursor, multiline)
     if text and splice is not None:
-        text = keep_parseable(splice, text)
+        text = keep_parseable(splice, trim_to_block(splice, text))
     return Completion(
         text=text,
         multiline=multiline,

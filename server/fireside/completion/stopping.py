@@ -10,9 +10,6 @@ from __future__ import annotations
 from fireside.completion.postprocess import CursorLine, bracket_depth, stop_index
 from fireside.context.trees import CompletionSplice
 
-# A line ending like this is unfinished: the file cannot parse until the next line comes.
-_CONTINUED = (":", ",", "\\", "(", "[", "{")
-
 
 class SyntaxAwareStop:
     """``stop_at`` for ``Engine.run``: where to cut the text generated so far, or None to go on."""
@@ -45,6 +42,7 @@ class SyntaxAwareStop:
             self._last_parsing_end = len(completed)
             return None
         last_line = completed.rsplit("\n", 1)[-1].rstrip()
-        if bracket_depth(completed) == 0 and not last_line.endswith(_CONTINUED):
+        style = self._cursor.style
+        if bracket_depth(completed, style.quotes) == 0 and not last_line.endswith(style.continuation_suffixes):
             return self._last_parsing_end  # a whole statement that does not parse: it won't get better
         return None
