@@ -273,3 +273,37 @@ def test_vendored_and_build_trees_of_other_languages_are_skipped(tmp_path):
         path.write_text("\n")
     found = sorted(p.relative_to(tmp_path).as_posix() for p in source_files(tmp_path))
     assert found == ["app/src/Main.java", "include/api.h", "src/lib.rs", "src/main.go", "web/app.ts"]
+
+
+def test_a_language_without_a_grammar_gets_plain_completions_without_syntax_context():
+    index = WorkspaceIndex()
+    index.update_text("/w/lib.py", "def helper(x):\n    return x\n")
+    engine = FakeEngine(text="print(helper(1))\nend\n")
+    text = "local function run()\n  helper(2)\n  \nend\n"
+    offset = text.index("  \nend") + 2
+    request = CompletionRequest("file:///w/main.lua", "lua", text, offset, 1, 32, "main.lua")
+    completion = complete(engine, request, max_prompt_tokens=3000, context_size=4096, cancelled=lambda: False,
+                          index=index, workspace_root="/w")
+    assert engine.last_prompt_text == "-- Path: main.lua\nlocal function run()\n  helper(2)\n  "  # no Python stub
+    assert completion.text == "print(helper(1))"  # stopped at the line below the cursor
+
+
+def test_languages_are_served_by_default_and_an_added_unsupported_one_too():
+    from lsp_wire import RawServer
+
+    def inline(uri: str) -> list:
+        params = {"textDocument": {"uri": uri}, "position": {"line": 1, "character": 1}, "context": {"triggerKind": 1}}
+        return server.call("textDocument/inlineCompletion", params)["result"]["items"]
+
+    server = RawServer("--engine", "fake", "--debounce-ms", "0")
+    try:
+        server.initialize()
+        server.open("file:///tmp/fireside_languages/main.go", "func main() {\n\t\n}\n", language="go")
+        server.open("file:///tmp/fireside_languages/app.rb", "def run\n  \nend\n", language="ruby")
+        assert [item["insertText"] for item in inline("file:///tmp/fireside_languages/main.go")] == ["fake_completion(42)"]
+        assert inline("file:///tmp/fireside_languages/app.rb") == []  # not enabled
+        enabled = [*SUPPORTED_LANGUAGE_IDS, "ruby"]
+        server.notify("workspace/didChangeConfiguration", {"settings": {"fireside": {"enabledLanguages": enabled}}})
+        assert [item["insertText"] for item in inline("file:///tmp/fireside_languages/app.rb")] == ["fake_completion(42)"]
+    finally:
+        server.close()
