@@ -1,6 +1,7 @@
 """Completion quality on real code: holes cut at random positions, filled through the real LSP path.
 
     .venv/bin/python eval/completion_eval.py [--holes-per-package N] [--seed S]
+    .venv/bin/python eval/completion_eval.py --language go --model M.gguf [--holes N]   (see corpus_languages.py)
 
 For each hole (the rest of a line removed, at a line start or mid-line, inside function bodies) in
 tabulate, humanize and more-itertools, it compares the completed line with the original:
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from corpus import corpus_roots
+from corpus_languages import CORPORA, run_language
 
 from fireside.completion.default_model import default_model_path
 from fireside.completion.engine import LlamaEngine
@@ -127,7 +129,15 @@ def main() -> int:
     parser.add_argument("--holes-per-package", type=int, default=15)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--skip-ablation", action="store_true")
+    # Other languages (corpus_languages.py): prefix-only, fim-only and the server, on their own corpora.
+    parser.add_argument("--language", choices=sorted(CORPORA), help="evaluate another language than Python")
+    parser.add_argument("--holes", type=int, default=20, help="holes for --language")
+    parser.add_argument("--model", type=Path, default=None, help="GGUF for --language (default: the default model)")
+    parser.add_argument("--show-holes", action="store_true", help="with --language: print every hole and answer")
     args = parser.parse_args()
+    if args.language:
+        model = args.model or default_model_path()
+        return run_language(args.language, args.holes, args.seed, model, summarise=summarise, show_holes=args.show_holes)
     holes = find_holes(corpus_roots(), args.holes_per_package, args.seed)
     print(f"{len(holes)} holes in {', '.join(sorted({h.root.name for h in holes}))} (seed {args.seed})", flush=True)
     rows = {"prefix-only": summarise("prefix-only", holes, prefix_only_run(holes))}

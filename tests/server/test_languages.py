@@ -21,7 +21,7 @@ from fireside.completion.stopping import SyntaxAwareStop
 from fireside.completion.types import CompletionRequest
 from fireside.config import FiresideConfig
 from fireside.context.index import WorkspaceIndex
-from fireside.context.languages import LANGUAGES, SUPPORTED_LANGUAGE_IDS, language_for, queries_for
+from fireside.context.languages import LANGUAGES, SUPPORTED_LANGUAGE_IDS, language_for, query_for
 from fireside.context.syntax import analyse_cursor
 from fireside.context.trees import CompletionSplice, reparse
 from fireside.context.workspace import source_files
@@ -139,7 +139,8 @@ def test_every_editor_language_has_a_spec_and_a_project():
     assert FiresideConfig().enabled_languages == SUPPORTED_LANGUAGE_IDS
     assert language_for("javascriptreact").language_id == "javascript"  # the JavaScript grammar parses JSX
     for language_id in LANGUAGES:
-        queries_for(language_id)  # every query compiles against its grammar
+        for kind in ("imports", "definitions", "members"):
+            query_for(language_id, kind)  # every query compiles against its grammar
 
 
 @pytest.mark.parametrize("language_id", list(EXPECTED))

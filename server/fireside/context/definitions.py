@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from tree_sitter import Node, QueryCursor
 
-from fireside.context.languages import LanguageSpec, is_top_level, outer_node, queries_for, top_level_imports
+from fireside.context.languages import LanguageSpec, is_top_level, outer_node, query_for, top_level_imports
 from fireside.context.syntax import parse
 
 MAX_METHODS_PER_CLASS = 12
@@ -105,7 +105,7 @@ def _single_line(text: str) -> str:
 
 def _members(spec: LanguageSpec, body: Node, source: bytes) -> list[str]:
     """One line per member of a class body: method signatures with elided bodies, and fields."""
-    cursor = QueryCursor(queries_for(spec.language_id).members)
+    cursor = QueryCursor(query_for(spec.language_id, "members"))
     cursor.set_max_start_depth(1)  # the body's own children, not what is nested in them
     methods: dict[int, tuple[Node, Node]] = {}
     fields: dict[int, Node] = {}
@@ -184,16 +184,35 @@ def _stub(spec: LanguageSpec, kind: str, node: Node, body: Node | None, source: 
     return _brace_stub(spec, kind, header, outer, body, source)
 
 
+_NAME_TYPES = frozenset({"identifier", "field_identifier", "destructor_name", "operator_name"})
+
+
+def _declared_function(declarator: Node) -> Node | None:
+    """The name a C/C++ declarator declares as a function (`**f(void)` → `f`, `Widget::size() const` →
+    `size`), or None when it declares no function (`*pointer`)."""
+    node: Node | None = declarator
+    while node is not None and node.type != "function_declarator":
+        inner = node.child_by_field_name("declarator")
+        node = inner if inner is not None else (node.named_children[0] if node.type == "reference_declarator" and node.named_children else None)
+    name = node.child_by_field_name("declarator") if node is not None else None
+    while name is not None and name.type == "qualified_identifier":
+        name = name.child_by_field_name("name")
+    return name if name is not None and name.type in _NAME_TYPES else None
+
+
 def extract_definitions(spec: LanguageSpec, source: bytes, path: str) -> list[Definition]:
     tree = parse(spec, source)
     imports = {node.id for node in top_level_imports(spec, tree.root_node)}  # `const fs = require("fs")` is no definition
     chosen: dict[tuple[int, str], tuple[int, str, Node, Node | None]] = {}
-    for _, captures in QueryCursor(queries_for(spec.language_id).definitions).matches(tree.root_node):
+    for _, captures in QueryCursor(query_for(spec.language_id, "definitions")).matches(tree.root_node):
         kind = next((k for k in _KINDS if k in captures), None)
-        if kind is None or "name" not in captures:
+        name_node = captures["name"][0] if "name" in captures else None
+        if name_node is None and "declarator" in captures:
+            name_node = _declared_function(captures["declarator"][0])
+        if kind is None or name_node is None:
             continue
         node = captures[kind][0]
-        name = _text(source, captures["name"][0])
+        name = _text(source, name_node)
         key = (node.id, name)
         rank = _KINDS.index(kind)
         if key in chosen and chosen[key][0] <= rank:

@@ -30,7 +30,8 @@ class LanguageSpec:
     container_types: frozenset[str]
     # --- queries (tree-sitter's S-expression patterns) --------------------------------------------
     imports_query: str  # @import: an import, `require`, `use`, `#include`, `package` line
-    # @function / @class / @constant on a definition, with @name and, where it has one, @body
+    # @function / @class / @constant on a definition, with @name (or a C @declarator holding it) and, where it
+    # has one, @body
     # (a stub shows the header before the body and elides the body).
     definitions_query: str
     # Run on a class body, its direct children: @method (with @body: signature + elided body) or

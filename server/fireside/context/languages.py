@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib
 import threading
-from dataclasses import dataclass
 from functools import cache
 
 from tree_sitter import Language, Node, Parser, Query, QueryCursor
@@ -26,7 +25,7 @@ __all__ = [
     "language_for",
     "line_comment_for",
     "parser_for",
-    "queries_for",
+    "query_for",
 ]
 
 _SPECS = (PYTHON, JAVASCRIPT, TYPESCRIPT, TSX, GO, RUST, JAVA, C, CPP)
@@ -86,25 +85,16 @@ def parser_for(language_id: str) -> Parser:
     return parsers[language_id]
 
 
-@dataclass(frozen=True)
-class Queries:
-    imports: Query
-    definitions: Query
-    members: Query
-
-
 @cache
-def queries_for(language_id: str) -> Queries:
-    """The spec's queries, compiled once (a typo in one fails here, on first use, with tree-sitter's message)."""
+def query_for(language_id: str, kind: str) -> Query:
+    """The spec's ``kind`` query ("imports", "definitions" or "members"), compiled once, on first use
+    (compiling costs up to ~0.2 s for a big grammar; a completion needs only the imports one). A typo in
+    a query fails here with tree-sitter's message."""
     spec = LANGUAGES[language_id]
-    grammar = grammar_for(language_id)
-    compiled = {}
-    for name in ("imports", "definitions", "members"):
-        try:
-            compiled[name] = Query(grammar, getattr(spec, f"{name}_query"))
-        except Exception as error:  # QueryError: say which query of which language
-            raise ValueError(f"{language_id} {name}_query: {error}") from error
-    return Queries(**compiled)
+    try:
+        return Query(grammar_for(language_id), getattr(spec, f"{kind}_query"))
+    except Exception as error:  # QueryError: say which query of which language
+        raise ValueError(f"{language_id} {kind}_query: {error}") from error
 
 
 # Imports sit at the top level or inside a container or two (`#ifndef` guards); a cursor that never
@@ -131,7 +121,7 @@ def is_top_level(spec: LanguageSpec, node: Node) -> bool:
 
 def top_level_imports(spec: LanguageSpec, root: Node) -> list[Node]:
     """The file's top-level import nodes, in document order."""
-    cursor = QueryCursor(queries_for(spec.language_id).imports)
+    cursor = QueryCursor(query_for(spec.language_id, "imports"))
     cursor.set_max_start_depth(IMPORT_SEARCH_DEPTH)
     found = {node.id: node for node in cursor.captures(root).get("import", []) if is_top_level(spec, node)}
     return sorted(found.values(), key=lambda node: node.start_byte)

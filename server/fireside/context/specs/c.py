@@ -5,30 +5,12 @@ from fireside.context.language_spec import LanguageSpec, each
 from fireside.context.text_style import braces
 
 
-def _function_declarator(names: str, *, references: bool) -> str:
-    """A function's declarator, behind up to two pointer (or C++ reference) declarators (`char **f(void)`)."""
-    inner = f"(function_declarator declarator: {names})"
-    pointer = f"(pointer_declarator declarator: {inner})"
-    alternatives = [inner, pointer, f"(pointer_declarator declarator: {pointer})"]
-    if references:
-        alternatives += [f"(reference_declarator {inner})", f"(reference_declarator {pointer})"]
-    return "[" + " ".join(alternatives) + "]"
-
-
-_C_NAMES = "[(identifier) (field_identifier)] @name"
-# `Widget::size`, `app::Widget::size`, `~Widget`, `operator==`
-_CPP_NAMES = (
-    "[(identifier) (field_identifier) (destructor_name) (operator_name)] @name"
-    " (qualified_identifier name: [(identifier) (destructor_name) (operator_name)] @name)"
-    " (qualified_identifier name: (qualified_identifier name: [(identifier) (destructor_name) (operator_name)] @name))"
-)
-
-
-def _definitions(names: str, *, references: bool = False) -> str:
-    declarator = _function_declarator(f"[{names}]", references=references)
+# A function's name sits deep in its declarator (`char **f(void)`, `int &Widget::get() const`): the queries
+# capture the declarator, and definitions.py follows its `declarator` fields down to the name.
+def _definitions(declarators: str) -> str:
     return f"""
-        (function_definition declarator: {declarator} body: (_) @body) @function
-        (declaration declarator: {declarator}) @function
+        (function_definition declarator: (_) @declarator body: (_) @body) @function
+        (declaration declarator: [{declarators}] @declarator) @function
         {each("struct_specifier union_specifier enum_specifier", "name: (type_identifier) @name body: (_) @body", "@class")}
         (type_definition
           type: [(struct_specifier body: (_) @body) (union_specifier body: (_) @body) (enum_specifier body: (_) @body)]
@@ -58,7 +40,7 @@ C = LanguageSpec(
     wrapper_types=frozenset({"type_definition"}),
     container_types=_C_CONTAINERS,
     imports_query="(preproc_include) @import",
-    definitions_query=_definitions(_C_NAMES),
+    definitions_query=_definitions("(function_declarator) (pointer_declarator)"),
     members_query="[(field_declaration) (enumerator)] @field",
     stub_body="{ ... }",
     family="c",
@@ -83,7 +65,7 @@ CPP = LanguageSpec(
         (using_declaration) @import
         (namespace_alias_definition) @import
     """,
-    definitions_query=_definitions(_CPP_NAMES, references=True)
+    definitions_query=_definitions("(function_declarator) (pointer_declarator) (reference_declarator)")
     + """
         (class_specifier name: (type_identifier) @name body: (_) @body) @class
         (alias_declaration name: (type_identifier) @name) @constant
