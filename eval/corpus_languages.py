@@ -19,6 +19,7 @@ Rows:
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import subprocess
 import tarfile
@@ -221,7 +222,14 @@ def run_language(language: str, count: int, seed: int, model: Path, *, summarise
     packages = ", ".join(source.package for source in CORPORA[language])
     print(f"{language}: {len(holes)} holes in {packages} (seed {seed}), model {model.name}", flush=True)
     rows = {}
-    results = baseline_runs(holes, model)
+    # The baselines do not change when the server does: kept, so that a re-run measures only the server.
+    cached = OUT / f"baselines-{language}-{model.stem}-seed{seed}-{len(holes)}.json"
+    if cached.exists():
+        results = {name: [tuple(item) for item in found] for name, found in json.loads(cached.read_text()).items()}
+        print(f"prefix-only and fim-only from {cached.name} (delete it to measure them again)", flush=True)
+    else:
+        results = baseline_runs(holes, model)
+        cached.write_text(json.dumps(results))
     results["fireside"] = asyncio.run(server_run(language, holes, model))
     for name, found in results.items():
         rows[name] = summarise(name, holes, found)

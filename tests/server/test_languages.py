@@ -308,3 +308,13 @@ def test_languages_are_served_by_default_and_an_added_unsupported_one_too():
         assert [item["insertText"] for item in inline("file:///tmp/fireside_languages/app.rb")] == ["fake_completion(42)"]
     finally:
         server.close()
+
+
+def test_a_one_line_completion_keeps_the_closers_of_its_own_line():
+    """Mid-line in a Go composite literal: `true},` closes the element the line opened, not the block."""
+    text = 'package p\n\nvar cases = []struct {\n\tname string\n\tok   bool\n}{\n\t{"a", \n\t{"b", false},\n}\n'
+    offset = text.index('{"a", ') + len('{"a", ')
+    request = CompletionRequest("file:///w/p.go", "go", text, offset, 1, 16, "p.go")
+    completion = complete(FakeEngine(text="true},\n"), request, max_prompt_tokens=3000, context_size=4096,
+                          cancelled=lambda: False)
+    assert completion.text == "true},"

@@ -79,7 +79,9 @@ def complete(
     )
     text = "" if generation.stopped_by == "cancelled" else finalize(generation.text, cursor, multiline)
     if text and splice is not None:
-        text = keep_parseable(splice, trim_to_block(splice, text))
+        # Like the stop rule, the block check is for multi-line completions: a one-line one that closes
+        # `}` mid-line (`{"a", true},`) closes what its own line opened.
+        text = keep_parseable(splice, trim_to_block(splice, text) if multiline else text)
     return Completion(
         text=text,
         multiline=multiline,
