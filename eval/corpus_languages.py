@@ -30,6 +30,7 @@ from pathlib import Path
 from fireside.completion.engine import LlamaEngine
 from fireside.config import CONTEXT_FEATURES, FiresideConfig
 from fireside.context.languages import LANGUAGES
+from fireside.context.syntax import parse
 from fireside.editor_session import EditorSession
 
 OUT = Path(__file__).resolve().parent / "out" / "corpus-languages"
@@ -110,7 +111,7 @@ class Hole:
     text: str  # the file with the hole
 
 
-_NOT_CODE = ("//", "/*", "*", "#", "import ", "package ", "use ", "}")
+_NOT_CODE = ("//", "/*", "* ", "#", "import ", "package ", "use ", "}")
 
 
 def _source_files(root: Path, language: str) -> list[Path]:
@@ -123,23 +124,38 @@ def _source_files(root: Path, language: str) -> list[Path]:
     ]
 
 
+def _in_comment(spec, tree, byte: int) -> bool:  # noqa: ANN001
+    """Whether ``byte`` is inside a comment (licence headers are prose, not code)."""
+    node = tree.root_node.descendant_for_byte_range(byte, byte + 1)
+    while node is not None:
+        if node.type in spec.comment_types:
+            return True
+        node = node.parent
+    return False
+
+
 def find_language_holes(language: str, roots: list[Path], count: int, seed: int) -> list[Hole]:
     """``count`` holes spread over the roots: indented code lines (inside a body), cut at the line's start
     or at a word boundary in it, like completion_eval's Python holes."""
     rng = random.Random(seed)
+    spec = LANGUAGES[language]
     candidates = []
     for root in roots:
         for path in _source_files(root, language):
-            lines = path.read_text(encoding="utf-8", errors="replace").split("\n")
+            text = path.read_text(encoding="utf-8", errors="replace")
+            tree = parse(spec, text.encode("utf-8"))
+            lines = text.split("\n")
+            line_start = 0
             for index, line in enumerate(lines):
                 stripped = line.strip()
                 if (
                     line[:1] in (" ", "\t")
                     and 12 <= len(stripped) <= MAX_LINE_CHARS
                     and not stripped.startswith(_NOT_CODE)
-                    and not stripped.rstrip(";,)").endswith("*/")
+                    and not _in_comment(spec, tree, len(text[: line_start + len(line) - len(line.lstrip())].encode("utf-8")))
                 ):
                     candidates.append((root, path, index))
+                line_start += len(line) + 1
     holes = []
     for root, path, index in sorted(rng.sample(candidates, min(count, len(candidates))), key=lambda c: (str(c[1]), c[2])):
         lines = path.read_text(encoding="utf-8", errors="replace").split("\n")
