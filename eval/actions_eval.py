@@ -250,10 +250,10 @@ def main() -> int:
     parser.add_argument("--only", action="append", help="run only actions whose name contains this (repeatable)")
     args = parser.parse_args()
 
-    from fireside.completion.default_model import default_model_path
+    from fireside.models.catalog import resolve_model_path
     from fireside.completion.engine import LlamaEngine
 
-    engine = LlamaEngine(default_model_path(), context_size=4096, threads=args.threads)
+    engine = LlamaEngine(resolve_model_path(), context_size=4096, threads=args.threads)
     model = EngineModel(engine)
     roots = corpus_roots()
     rng = random.Random(args.seed)

@@ -1,15 +1,37 @@
-"""Completion quality on real code: holes cut at random positions, filled through the real LSP path.
+"""Completion quality on real code: holes cut out of PyPI packages Fireside does not depend on,
+filled by the model the way the server fills them.
 
-    .venv/bin/python eval/completion_eval.py [--holes-per-package N] [--seed S]
-    .venv/bin/python eval/completion_eval.py --language go --model M.gguf [--holes N]   (see corpus_languages.py)
+    cd eval && ../.venv/bin/python completion_eval.py [--model PATH] [--holes-per-package 10] [--seed 11]
+        [--rows prefix-only,fim-only,fireside,ablations] [--ablate FEATURE,...] [--multiline]
+        [--budgets 256,512,1024] [--lsp] [--max-prompt-tokens N] [--show-raw] [--json OUT]
+    cd eval && ../.venv/bin/python completion_eval.py --language go [--holes 20] [--show-holes]
+        (javascript, typescript, go, rust, java, c, cpp: corpora and hole selection in corpus_languages.py)
 
-For each hole (the rest of a line removed, at a line start or mid-line, inside function bodies) in
-tabulate, humanize and more-itertools, it compares the completed line with the original:
-  prefix-only   the same model given only the text before the cursor (last ~1k tokens), first line
-  fireside      `fireside serve` with every context feature
-  -definitions, -imports, -scopes, -syntax-check   the server with one feature switched off
-Exact match: the completed line equals the original (whitespace-trimmed). Edit similarity:
-difflib's ratio between them.
+Single-line holes (the default; seed 11, the same holes in every session): the rest of a line
+removed, at a line start or mid-line at a word boundary, inside indented bodies of tabulate, humanize
+and more-itertools. The completed line is compared with the original: exact match (whitespace-trimmed)
+and edit similarity (difflib's ratio).
+
+Multi-line holes (``--multiline``): a whole small block removed (the body after a line that opens
+it: ``if``/``for``/``with``/``try``/…) or the rest of a function body, the cursor at the start of the
+block's first line after its indentation. Scored on the whole block (lines right-trimmed): exact
+match, edit similarity, whether the file with the completion spliced in parses, and how many lines
+were offered against how many were removed.
+
+Rows, all with ``maxPromptTokens`` tokens of prompt (default: the server's):
+  prefix-only   the model given only the text before the cursor, greedy, first line
+  fim-only      plain FIM: the last 3/4 of the budget before the cursor, the first 1/4 after it,
+                greedy, the first line (multi-line holes: everything up to the model's own end)
+  fireside      the server's completion pipeline with its default context features
+  ±FEATURE      the same with one context feature switched off (or on, for one off by default)
+The fireside rows run ``fireside.completion.pipeline.complete`` in this process — the function
+``fireside serve`` calls for every completion — so that generations can be replayed from
+``eval/out/generations/`` (greedy decoding: the same prompt tokens always give the same tokens); a
+re-run after a change to prompts or post-processing pays only for prompts that changed. ``--lsp``
+adds the fireside row through a real ``fireside serve`` over stdio, to check that it matches.
+``--budgets`` gives the prompt-budget curve: the fireside row at each ``maxPromptTokens``, with the
+cold model time per request (measured when each prompt was first evaluated, so on a shared machine
+it is noisy: compare it within one run).
 """
 
 from __future__ import annotations
@@ -17,20 +39,36 @@ from __future__ import annotations
 import argparse
 import asyncio
 import difflib
+import json
 import random
 import statistics
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from corpus import corpus_roots
-from corpus_languages import CORPORA, run_language
+from corpus_languages import CORPORA, find_language_holes, language_roots
+from generation_cache import CachedEngine
 
-from fireside.completion.default_model import default_model_path
+from fireside.models.catalog import resolve_model_path
 from fireside.completion.engine import LlamaEngine
+from fireside.completion.pipeline import complete
+from fireside.completion.types import CompletionRequest
 from fireside.config import CONTEXT_FEATURES, FiresideConfig
-from fireside.editor_session import EditorSession
+from fireside.context.index import WorkspaceIndex
+from fireside.context.languages import language_for
+from fireside.context.syntax import parse
+from fireside.context.workspace import source_files
+
+OUT = Path(__file__).resolve().parent / "out"
+SINGLE_LINE_TOKENS = 48
+MAX_BLOCK_LINES = 6
+MAX_BLOCK_CHARS = 240
+# Compound statements whose body is a block worth offering at once.
+BLOCK_OWNERS = frozenset({
+    "if_statement", "elif_clause", "else_clause", "for_statement", "while_statement", "with_statement",
+    "try_statement", "except_clause", "finally_clause",
+})
 
 
 @dataclass(frozen=True)
@@ -39,11 +77,18 @@ class Hole:
     path: Path
     line: int
     column: int
-    target: str  # the rest of the line that was removed
+    target: str  # what was removed: the rest of the line, or the block (lines right-trimmed)
     text: str  # the file with the hole
+    language: str = "python"  # the editor's language id
+
+    @property
+    def offset(self) -> int:
+        lines = self.text.split("\n")
+        return sum(len(line) + 1 for line in lines[: self.line]) + self.column
 
 
 def find_holes(roots: list[Path], per_package: int, seed: int) -> list[Hole]:
+    """Single-line holes. Keep this selection as it is: rows compare across sessions by it."""
     rng = random.Random(seed)
     holes = []
     for root in roots:
@@ -69,86 +114,342 @@ def find_holes(roots: list[Path], per_package: int, seed: int) -> list[Hole]:
     return holes
 
 
+def _block_candidates(path: Path) -> list[tuple[int, int]]:
+    """(first row, last row) of small blocks in function bodies: the body of a compound statement,
+    or the rest of a function body from its second statement on."""
+    spec = language_for("python")
+    source = path.read_bytes()
+    tree = parse(spec, source)
+    if tree.root_node.has_error:
+        return []
+    lines = source.decode("utf-8").split("\n")
+    found = []
+
+    def small(first: int, last: int) -> bool:
+        body = lines[first : last + 1]
+        return (
+            last - first + 1 <= MAX_BLOCK_LINES
+            and len("\n".join(body)) <= MAX_BLOCK_CHARS
+            and not body[-1][len(body[-1].rstrip()) :].strip()
+        )
+
+    def walk(node, in_function: bool) -> None:  # noqa: ANN001 - tree_sitter.Node
+        inside = in_function or node.type == "function_definition"
+        if node.type == "block" and in_function and node.parent is not None:
+            first, last = node.start_point[0], node.end_point[0]
+            starts_line = not lines[first][: node.start_point[1]].strip()
+            statements = node.named_children
+            is_string = statements and statements[0].type == "expression_statement" and statements[0].named_children[0].type == "string"
+            if node.parent.type in BLOCK_OWNERS and starts_line and first > node.parent.start_point[0] and not is_string:
+                if small(first, last):
+                    found.append((first, last))
+            if node.parent.type == "function_definition" and len(statements) >= 3:
+                for statement in statements[2:]:  # the rest of the body, from a statement past the first two
+                    row = statement.start_point[0]
+                    if not lines[row][: statement.start_point[1]].strip() and small(row, last):
+                        found.append((row, last))
+                        break
+        for child in node.children:
+            walk(child, inside)
+
+    walk(tree.root_node, False)
+    return sorted(set(found))
+
+
+def find_block_holes(roots: list[Path], per_package: int, seed: int) -> list[Hole]:
+    rng = random.Random(seed)
+    holes = []
+    for root in roots:
+        candidates = [(path, first, last) for path in sorted(root.rglob("*.py")) for first, last in _block_candidates(path)]
+        for path, first, last in sorted(rng.sample(candidates, min(per_package, len(candidates))), key=lambda c: (str(c[0]), c[1])):
+            lines = path.read_text(encoding="utf-8").split("\n")
+            indent = lines[first][: len(lines[first]) - len(lines[first].lstrip())]
+            block = [line.rstrip() for line in lines[first : last + 1]]
+            target = "\n".join(block)[len(indent) :]
+            text = "\n".join([*lines[:first], indent, *lines[last + 1 :]])
+            holes.append(Hole(root, path, first, len(indent), target, text))
+    return holes
+
+
+# ----- scoring ----------------------------------------------------------------------------------
+def normalise_block(text: str) -> str:
+    return "\n".join(line.rstrip() for line in text.split("\n")).strip("\n")
+
+
 def similarity(completed: str, target: str) -> float:
-    return difflib.SequenceMatcher(None, completed.strip(), target.strip()).ratio()
+    return difflib.SequenceMatcher(None, completed, target).ratio()
 
 
-async def server_run(holes: list[Hole], features: tuple[str, ...]) -> list[tuple[str, float]]:
-    results = []
+def spliced_parses(hole: Hole, completion: str) -> bool:
+    offset = hole.offset
+    merged = hole.text[:offset] + completion + hole.text[offset:]
+    return not parse(language_for("python"), merged.encode("utf-8")).root_node.has_error
+
+
+@dataclass
+class Row:
+    name: str
+    texts: list[str]
+    seconds: list[float]
+    prompt_tokens: list[int]
+    raw: Row | None = None  # the same prompts' generations before post-processing
+
+
+def summarise(row: Row, holes: list[Hole], multiline: bool) -> dict[str, float]:
+    if multiline:
+        pairs = [(normalise_block(text), normalise_block(hole.target)) for text, hole in zip(row.texts, holes)]
+    else:
+        pairs = [(text.strip(), hole.target.strip()) for text, hole in zip(row.texts, holes)]
+    summary = {
+        "exact": sum(a == b for a, b in pairs) / len(holes),
+        "similarity": statistics.mean(similarity(a, b) for a, b in pairs),
+        "empty": sum(not a for a, _ in pairs) / len(holes),
+        "p50_ms": statistics.median(row.seconds) * 1000,
+        "prompt_tokens": statistics.mean(row.prompt_tokens) if row.prompt_tokens else 0,
+    }
+    line = (
+        f"{row.name:<22} exact {summary['exact']:6.1%}  edit-sim {summary['similarity']:.3f}  "
+        f"empty {summary['empty']:6.1%}  model p50 {summary['p50_ms']:6.0f} ms  prompt {summary['prompt_tokens']:5.0f} tok"
+    )
+    if multiline:
+        summary["parses"] = sum(spliced_parses(hole, text) for text, hole in zip(row.texts, holes)) / len(holes)
+        summary["lines_offered"] = statistics.mean(len(a.split("\n")) if a else 0 for a, _ in pairs)
+        summary["lines_removed"] = statistics.mean(len(b.split("\n")) for _, b in pairs)
+        line += f"  parses {summary['parses']:6.1%}  lines {summary['lines_offered']:.1f}/{summary['lines_removed']:.1f}"
+    print(line, flush=True)
+    return summary
+
+
+# ----- the rows -----------------------------------------------------------------------------------
+def _first_line(text: str) -> int | None:
+    return text.find("\n") if "\n" in text else None
+
+
+def prefix_only_row(engine: CachedEngine, holes: list[Hole], budget: int) -> Row:
+    row = Row("prefix-only", [], [], [])
+    for hole in holes:
+        prefix = hole.text[: hole.offset]
+        tokens = engine.start_tokens + engine.tokenize(prefix[-budget * 8 :])[-budget:]
+        generation = engine.run(tokens, max_tokens=SINGLE_LINE_TOKENS, stop_at=_first_line, cancelled=lambda: False)
+        row.texts.append(generation.text)
+        row.seconds.append(generation.seconds)
+        row.prompt_tokens.append(len(tokens))
+    return row
+
+
+def fim_only_row(engine: CachedEngine, holes: list[Hole], budget: int, multiline: bool) -> Row | None:
+    fim = engine.info.fim
+    if fim is None:
+        return None
+    row = Row("fim-only", [], [], [])
+    suffix_budget = budget // 4
+    for hole in holes:
+        prefix, suffix = hole.text[: hole.offset], hole.text[hole.offset :]
+        tokens = [
+            *engine.start_tokens, fim.prefix, *engine.tokenize(prefix[-budget * 8 :])[-(budget - suffix_budget) :],
+            fim.suffix, *engine.tokenize(suffix[: suffix_budget * 8])[:suffix_budget], fim.middle,
+        ]
+        if multiline:
+            generation = engine.run(tokens, max_tokens=FiresideConfig().max_tokens, stop_at=lambda text: None, cancelled=lambda: False)
+        else:
+            generation = engine.run(tokens, max_tokens=SINGLE_LINE_TOKENS, stop_at=_first_line, cancelled=lambda: False)
+        row.texts.append(generation.text)
+        row.seconds.append(generation.seconds)
+        row.prompt_tokens.append(len(tokens))
+    return row
+
+
+class Workspaces:
+    """One workspace index per package root, built as the server's watcher builds it."""
+
+    def __init__(self) -> None:
+        self._indexes: dict[Path, WorkspaceIndex] = {}
+
+    def index(self, root: Path) -> WorkspaceIndex:
+        if root not in self._indexes:
+            index = WorkspaceIndex()
+            for path in source_files(root):
+                index.update_from_disk(path)
+            index.paths()
+            self._indexes[root] = index
+        return self._indexes[root]
+
+
+def fireside_row(
+    name: str, engine: CachedEngine, holes: list[Hole], workspaces: Workspaces, features: tuple[str, ...],
+    budget: int, multiline: bool,
+) -> Row:
+    """The pipeline's completions, and (as ``row.raw``) what the model generated for the same prompts
+    before any post-processing: the difference is what the post-processing gains or costs."""
+    config = FiresideConfig()
+    row = Row(name, [], [], [])
+    raw = Row(f"{name} (raw)", [], [], [])
+    generations = []
+
+    class Watching:  # the engine, with each generation kept
+        def __getattr__(self, attribute: str):  # noqa: ANN204
+            return getattr(engine, attribute)
+
+        def run(self, tokens, **kwargs):  # noqa: ANN001, ANN003, ANN202
+            generations.append(engine.run(tokens, **kwargs))
+            return generations[-1]
+
+    for hole in holes:
+        request = CompletionRequest(
+            hole.path.as_uri(), hole.language, hole.text, hole.offset, 1, config.max_tokens,
+            hole.path.relative_to(hole.root).as_posix(),
+        )
+        completion = complete(
+            Watching(), request, max_prompt_tokens=budget, context_size=config.context_size, cancelled=lambda: False,
+            features=frozenset(features), index=workspaces.index(hole.root), workspace_root=str(hole.root),
+        )
+        generated = generations[-1].text
+        row.texts.append(completion.text if multiline else completion.text.split("\n", 1)[0])
+        raw.texts.append(generated if multiline else generated.split("\n", 1)[0])
+        for target in (row, raw):
+            target.seconds.append(completion.model_ms / 1000)
+            target.prompt_tokens.append(completion.prompt_tokens)
+    row.raw = raw
+    return row
+
+
+async def lsp_row(model: str | None, holes: list[Hole], features: tuple[str, ...], budget: int, multiline: bool) -> Row:
+    from lsprotocol import types
+
+    from fireside.editor_session import EditorSession
+
+    row = Row("fireside (LSP)", [], [], [])
     by_root: dict[Path, list[Hole]] = {}
     for hole in holes:
         by_root.setdefault(hole.root, []).append(hole)
+    texts: dict[int, tuple[str, float]] = {}
+    args = ["--debounce-ms", "0", "--max-prompt-tokens", str(budget), *(["--model", model] if model else [])]
     for root, group in by_root.items():
-        async with EditorSession("--debounce-ms", "0", root=root) as editor:
-            from lsprotocol import types
-
+        async with EditorSession(*args, root=root) as editor:
             editor.client.workspace_did_change_configuration(
                 types.DidChangeConfigurationParams(settings={"fireside": {"contextFeatures": list(features)}})
             )
             await editor.wait_until_loaded()
-            await asyncio.sleep(1.0)  # let the workspace index finish its first scan
+            await asyncio.sleep(2.0)  # let the workspace index finish its first scan
             for hole in group:
-                uri = editor.open(hole.path, hole.text)
+                uri = editor.open(hole.path, hole.text, language_id=hole.language)
                 result = await editor.inline(uri, hole.line, hole.column)
-                results.append((result.text.split("\n", 1)[0], result.milliseconds))
-    return results
-
-
-def prefix_only_run(holes: list[Hole]) -> list[tuple[str, float]]:
-    config = FiresideConfig()
-    engine = LlamaEngine(default_model_path(), context_size=config.context_size, threads=config.effective_threads)
-    results = []
+                texts[id(hole)] = (result.text if multiline else result.text.split("\n", 1)[0], result.milliseconds / 1000)
     for hole in holes:
-        lines = hole.text.split("\n")
-        prefix = "\n".join(lines[: hole.line] + [lines[hole.line][: hole.column]])
-        tokens = engine.start_tokens + engine.tokenize(prefix[-4000:])[-config.max_prompt_tokens :]
-        started = time.perf_counter()
-        generation = engine.run(
-            tokens, max_tokens=48, stop_at=lambda text: text.find("\n") if "\n" in text else None, cancelled=lambda: False
-        )
-        results.append((generation.text, (time.perf_counter() - started) * 1000))
-    return results
-
-
-def summarise(name: str, holes: list[Hole], results: list[tuple[str, float]]) -> dict[str, float]:
-    exact = sum(completed.strip() == hole.target.strip() for hole, (completed, _) in zip(holes, results))
-    sims = [similarity(completed, hole.target) for hole, (completed, _) in zip(holes, results)]
-    latencies = [ms for _, ms in results]
-    row = {
-        "exact": exact / len(holes),
-        "similarity": statistics.mean(sims),
-        "empty": sum(not completed.strip() for completed, _ in results) / len(holes),
-        "p50_ms": statistics.median(latencies),
-    }
-    print(f"{name:<16} exact {row['exact']:6.1%}  edit-sim {row['similarity']:.3f}  empty {row['empty']:6.1%}  p50 {row['p50_ms']:6.0f} ms", flush=True)
+        text, seconds = texts[id(hole)]
+        row.texts.append(text)
+        row.seconds.append(seconds)
     return row
+
+
+def feature_rows(default: tuple[str, ...]) -> list[tuple[str, tuple[str, ...]]]:
+    rows = []
+    for feature in CONTEXT_FEATURES:
+        if feature in default:
+            rows.append((f"-{feature}", tuple(f for f in default if f != feature)))
+        else:
+            rows.append((f"+{feature}", (*default, feature)))
+    return rows
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--holes-per-package", type=int, default=15)
+    parser.add_argument("--model", metavar="PATH", help="GGUF model (default: the server's default model)")
+    parser.add_argument("--language", choices=("python", *sorted(CORPORA)), default="python",
+                        help="the corpus's language (other than python: corpus_languages.py)")
+    parser.add_argument("--holes-per-package", type=int, default=10)
+    parser.add_argument("--holes", type=int, default=20, help="with --language other than python: holes in all")
+    parser.add_argument("--show-holes", action="store_true", help="print every hole and each row's answer")
     parser.add_argument("--seed", type=int, default=11)
-    parser.add_argument("--skip-ablation", action="store_true")
-    # Other languages (corpus_languages.py): prefix-only, fim-only and the server, on their own corpora.
-    parser.add_argument("--language", choices=sorted(CORPORA), help="evaluate another language than Python")
-    parser.add_argument("--holes", type=int, default=20, help="holes for --language")
-    parser.add_argument("--model", type=Path, default=None, help="GGUF for --language (default: the default model)")
-    parser.add_argument("--show-holes", action="store_true", help="with --language: print every hole and answer")
+    parser.add_argument("--multiline", action="store_true", help="block holes instead of single-line holes")
+    parser.add_argument("--rows", default="prefix-only,fim-only,fireside,ablations",
+                        help="comma-separated: prefix-only, fim-only, fireside, ablations")
+    parser.add_argument("--ablate", help="comma-separated features: only these ablation rows (default: every feature)")
+    parser.add_argument("--features", help="comma-separated context features for the fireside row (default: the server's)")
+    parser.add_argument("--max-prompt-tokens", type=int, default=FiresideConfig().max_prompt_tokens)
+    parser.add_argument("--budgets", help="comma-separated maxPromptTokens values: the prompt-budget curve")
+    parser.add_argument("--lsp", action="store_true", help="also run the fireside row through `fireside serve`")
+    parser.add_argument("--threads", type=int, default=FiresideConfig().effective_threads)
+    parser.add_argument("--json", type=Path, help="write every row's completions here")
+    parser.add_argument("--show-raw", action="store_true",
+                        help="after each fireside row, the same prompts' generations without post-processing")
     args = parser.parse_args()
-    if args.language:
-        model = args.model or default_model_path()
-        return run_language(args.language, args.holes, args.seed, model, summarise=summarise, show_holes=args.show_holes)
-    holes = find_holes(corpus_roots(), args.holes_per_package, args.seed)
-    print(f"{len(holes)} holes in {', '.join(sorted({h.root.name for h in holes}))} (seed {args.seed})", flush=True)
-    rows = {"prefix-only": summarise("prefix-only", holes, prefix_only_run(holes))}
-    rows["fireside"] = summarise("fireside", holes, asyncio.run(server_run(holes, CONTEXT_FEATURES)))
-    if not args.skip_ablation:
-        for feature in CONTEXT_FEATURES:
-            features = tuple(f for f in CONTEXT_FEATURES if f != feature)
-            rows[f"-{feature}"] = summarise(f"-{feature}", holes, asyncio.run(server_run(holes, features)))
-    gain = rows["fireside"]["similarity"] / rows["prefix-only"]["similarity"] - 1
-    print(f"edit similarity, fireside vs prefix-only: {gain:+.1%}")
+
+    model = Path(args.model) if args.model else resolve_model_path()
+    config = FiresideConfig()
+    engine = CachedEngine(
+        LlamaEngine(model, context_size=config.context_size, threads=args.threads),
+        _cache_file(model),
+    )
+    if args.language != "python":
+        if args.multiline:
+            parser.error("--multiline holes are cut in Python only")
+        holes = [
+            Hole(*found, language=args.language)
+            for found in find_language_holes(args.language, language_roots(args.language), args.holes, args.seed)
+        ]
+    else:
+        holes = (find_block_holes if args.multiline else find_holes)(corpus_roots(), args.holes_per_package, args.seed)
+    kind = "multi-line block" if args.multiline else "single-line"
+    print(f"{len(holes)} {kind} holes in {', '.join(sorted({h.root.name for h in holes}))} (seed {args.seed}); "
+          f"model {engine.info.name} ({model.name}), FIM: {engine.info.fim is not None}, "
+          f"repository tokens: {bool(engine.info.fim and engine.info.fim.repository)}", flush=True)
+    wanted = set(args.rows.split(","))
+    default = tuple(args.features.split(",")) if args.features else config.context_features
+    workspaces = Workspaces()
+    results: dict[str, dict] = {}
+    rows: list[Row] = []
+
+    def record(row: Row | None) -> None:
+        if row is None:
+            return
+        rows.append(row)
+        results[row.name] = summarise(row, holes, args.multiline)
+        if row.raw is not None and args.show_raw:
+            record(row.raw)
+
+    budget = args.max_prompt_tokens
+    if "prefix-only" in wanted and not args.multiline:
+        record(prefix_only_row(engine, holes, budget))
+    if "fim-only" in wanted:
+        fim_row = fim_only_row(engine, holes, budget, args.multiline)
+        if fim_row is None:
+            print("fim-only               (the model has no FIM tokens)")
+        record(fim_row)
+    if "fireside" in wanted:
+        record(fireside_row("fireside", engine, holes, workspaces, default, budget, args.multiline))
+    if args.lsp:
+        record(asyncio.run(lsp_row(args.model, holes, default, budget, args.multiline)))
+    if "ablations" in wanted:
+        for name, features in feature_rows(default):
+            if args.ablate and name[1:] not in args.ablate.split(","):
+                continue
+            record(fireside_row(name, engine, holes, workspaces, features, budget, args.multiline))
+    for value in args.budgets.split(",") if args.budgets else []:
+        record(fireside_row(f"fireside @{value}", engine, holes, workspaces, default, int(value), args.multiline))
+    if "fireside" in results and "fim-only" in results:
+        gain = results["fireside"]["similarity"] / results["fim-only"]["similarity"] - 1
+        print(f"edit similarity, fireside vs fim-only: {gain:+.1%}")
+        met = gain >= 0 and results["fireside"]["empty"] <= 0.10
+        print(f"target (edit similarity >= fim-only, empty <= 10%): {'met' if met else 'NOT met'}")
+    if args.show_holes:
+        for index, hole in enumerate(holes):
+            print(f"  {hole.path.name}:{hole.line + 1}:{hole.column}  want {hole.target.strip()!r}")
+            for row in rows:
+                print(f"      {row.name:<16} {row.texts[index].strip()!r}")
+    print(f"generations: {engine.misses} evaluated, {engine.hits} replayed", flush=True)
+    if args.json:
+        args.json.write_text(json.dumps({
+            "holes": [{"path": str(h.path), "line": h.line, "column": h.column, "target": h.target} for h in holes],
+            "rows": {row.name: {"texts": row.texts, "summary": results[row.name]} for row in rows},
+        }, indent=1))
     return 0
+
+
+def _cache_file(model: Path) -> Path:
+    directory = OUT / "generations"
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory / f"{model.stem}-{model.stat().st_size}.jsonl"
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""Completion quality per language (`completion_eval.py --language L`): real code Fireside does not depend
-on, holes cut in it, and three ways of filling them with the same model.
+"""The corpora of `completion_eval.py --language L`: real code Fireside does not depend on, and the
+single-line holes cut in it (the harness's rows — prefix-only, fim-only, the server's pipeline — fill them).
 
 Corpora, downloaded once into eval/out/corpus-languages/ (never committed; the only network use):
   javascript  express 4.21.2, semver 7.6.3                  npm pack (no install, no scripts)
@@ -9,29 +9,18 @@ Corpora, downloaded once into eval/out/corpus-languages/ (never committed; the o
   java        Apache Cordova Android's framework              npm pack cordova-android (ships its .java sources)
   c           curl's example programs                         Debian libcurl4-doc
   cpp         GoogleTest and GoogleMock sources               Debian googletest
-
-Rows:
-  prefix-only  the model given the last tokens before the cursor, first line generated
-  fim-only     the model's FIM prompt (prefix and suffix, the server's budget split), first line
-  fireside     `fireside serve` with every context feature, through LSP (first line of its answer)
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import random
 import subprocess
 import tarfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from fireside.completion.engine import LlamaEngine
-from fireside.config import CONTEXT_FEATURES, FiresideConfig
 from fireside.context.languages import LANGUAGES
 from fireside.context.syntax import parse
-from fireside.editor_session import EditorSession
 
 OUT = Path(__file__).resolve().parent / "out" / "corpus-languages"
 MAX_FILE_BYTES = 150_000  # generated or amalgamated files are not what people type
@@ -101,14 +90,8 @@ def language_roots(language: str) -> list[Path]:
     return roots
 
 
-@dataclass(frozen=True)
-class Hole:
-    root: Path
-    path: Path
-    line: int
-    column: int
-    target: str  # the rest of the line that was removed
-    text: str  # the file with the hole
+# (root, path, line, column, target: the rest of the line removed, text: the file with the hole)
+HoleFields = tuple[Path, Path, int, int, str, str]
 
 
 _NOT_CODE = ("//", "/*", "* ", "#", "import ", "package ", "use ", "}")
@@ -134,7 +117,7 @@ def _in_comment(spec, tree, byte: int) -> bool:  # noqa: ANN001
     return False
 
 
-def find_language_holes(language: str, roots: list[Path], count: int, seed: int) -> list[Hole]:
+def find_language_holes(language: str, roots: list[Path], count: int, seed: int) -> list[HoleFields]:
     """``count`` holes spread over the roots: indented code lines (inside a body), cut at the line's start
     or at a word boundary in it, like completion_eval's Python holes."""
     rng = random.Random(seed)
@@ -168,94 +151,5 @@ def find_language_holes(language: str, roots: list[Path], count: int, seed: int)
             column = rng.choice(boundaries) if boundaries else indent
         target = line[column:]
         lines[index] = line[:column]
-        holes.append(Hole(root, path, index, column, target, "\n".join(lines)))
+        holes.append((root, path, index, column, target, "\n".join(lines)))
     return holes
-
-
-def _prefix_and_suffix(hole: Hole) -> tuple[str, str]:
-    lines = hole.text.split("\n")
-    prefix = "\n".join(lines[: hole.line] + [lines[hole.line][: hole.column]])
-    return prefix, hole.text[len(prefix) :]
-
-
-def _first_line(engine: LlamaEngine, tokens: list[int]) -> tuple[str, float]:
-    started = time.perf_counter()
-    generation = engine.run(
-        tokens, max_tokens=48, stop_at=lambda text: text.find("\n") if "\n" in text else None, cancelled=lambda: False
-    )
-    return generation.text, (time.perf_counter() - started) * 1000
-
-
-def baseline_runs(holes: list[Hole], model: Path) -> dict[str, list[tuple[str, float]]]:
-    """prefix-only and fim-only, with the server's prompt budget (fim: a quarter of it for the suffix)."""
-    config = FiresideConfig()
-    engine = LlamaEngine(model, context_size=config.context_size, threads=config.effective_threads)
-    budget = config.max_prompt_tokens
-    rows: dict[str, list[tuple[str, float]]] = {"prefix-only": [], "fim-only": []}
-    for hole in holes:
-        prefix, suffix = _prefix_and_suffix(hole)
-        prefix_tokens = engine.tokenize(prefix[-budget * 6 :])
-        rows["prefix-only"].append(_first_line(engine, engine.start_tokens + prefix_tokens[-budget:]))
-    fim = engine.info.fim
-    if fim is None:
-        print(f"{model.name} has no FIM tokens: no fim-only row", flush=True)
-        del rows["fim-only"]
-        return rows
-    suffix_budget = budget // 4
-    for hole in holes:
-        prefix, suffix = _prefix_and_suffix(hole)
-        prefix_tokens = engine.tokenize(prefix[-budget * 6 :])[-(budget - suffix_budget) :]
-        suffix_tokens = engine.tokenize(suffix[: suffix_budget * 3])[:suffix_budget]
-        tokens = [*engine.start_tokens, fim.prefix, *prefix_tokens, fim.suffix, *suffix_tokens, fim.middle]
-        rows["fim-only"].append(_first_line(engine, tokens))
-    return rows
-
-
-async def server_run(language: str, holes: list[Hole], model: Path) -> list[tuple[str, float]]:
-    results = []
-    by_root: dict[Path, list[Hole]] = {}
-    for hole in holes:
-        by_root.setdefault(hole.root, []).append(hole)
-    for root, group in by_root.items():
-        async with EditorSession("--debounce-ms", "0", "--model", str(model), root=root) as editor:
-            from lsprotocol import types
-
-            editor.client.workspace_did_change_configuration(
-                types.DidChangeConfigurationParams(settings={"fireside": {"contextFeatures": list(CONTEXT_FEATURES)}})
-            )
-            await editor.wait_until_loaded()
-            await asyncio.sleep(1.0)  # let the workspace index finish its first scan
-            for hole in group:
-                uri = editor.open(hole.path, hole.text, language_id=language)
-                result = await editor.inline(uri, hole.line, hole.column)
-                results.append((result.text.split("\n", 1)[0], result.milliseconds))
-    return results
-
-
-def run_language(language: str, count: int, seed: int, model: Path, *, summarise, show_holes: bool = False) -> int:  # noqa: ANN001
-    """Prints one row per way of completing, and whether the issue's targets are met."""
-    holes = find_language_holes(language, language_roots(language), count, seed)
-    packages = ", ".join(source.package for source in CORPORA[language])
-    print(f"{language}: {len(holes)} holes in {packages} (seed {seed}), model {model.name}", flush=True)
-    rows = {}
-    # The baselines do not change when the server does: kept, so that a re-run measures only the server.
-    cached = OUT / f"baselines-{language}-{model.stem}-seed{seed}-{len(holes)}.json"
-    if cached.exists():
-        results = {name: [tuple(item) for item in found] for name, found in json.loads(cached.read_text()).items()}
-        print(f"prefix-only and fim-only from {cached.name} (delete it to measure them again)", flush=True)
-    else:
-        results = baseline_runs(holes, model)
-        cached.write_text(json.dumps(results))
-    results["fireside"] = asyncio.run(server_run(language, holes, model))
-    for name, found in results.items():
-        rows[name] = summarise(name, holes, found)
-    if show_holes:
-        for index, hole in enumerate(holes):
-            print(f"  {hole.path.name}:{hole.line + 1}:{hole.column}  want {hole.target.strip()!r}")
-            for name, found in results.items():
-                print(f"      {name:<12} {found[index][0].strip()!r}")
-    server = rows["fireside"]
-    if "fim-only" in rows:
-        verdict = server["similarity"] >= rows["fim-only"]["similarity"] and server["empty"] <= 0.10
-        print(f"target (edit similarity >= fim-only, empty <= 10%): {'met' if verdict else 'NOT met'}")
-    return 0

@@ -29,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-from fireside.completion.default_model import default_model_path
+from fireside.models.catalog import resolve_model_path
 from fireside.completion.engine import LlamaEngine
 from fireside.completion.pipeline import complete
 from fireside.completion.types import CompletionRequest
@@ -82,7 +82,7 @@ async def lsp_timings(path: Path, source: str, holes) -> list[dict[str, float]]:
 
 def raw_timings(path: Path, source: str, holes) -> list[dict[str, float]]:  # noqa: ANN001
     config = FiresideConfig()
-    engine = LlamaEngine(default_model_path(), context_size=config.context_size, threads=config.effective_threads)
+    engine = LlamaEngine(resolve_model_path(), context_size=config.context_size, threads=config.effective_threads)
     rows = []
     for line, column, _ in holes:
         text = with_hole(source, line, column)
@@ -136,7 +136,7 @@ async def lsp_typing(path: Path, text: str, index: int, line: str) -> list[tuple
 
 def naive_typing(path: Path, text: str, index: int, line: str) -> list[float]:
     config = FiresideConfig()
-    engine = LlamaEngine(default_model_path(), context_size=config.context_size, threads=config.effective_threads)
+    engine = LlamaEngine(resolve_model_path(), context_size=config.context_size, threads=config.effective_threads)
     lines = text.split("\n")
     before = sum(len(part) + 1 for part in lines[:index])
     column = len(line) - len(line.lstrip())

@@ -1,24 +1,31 @@
-"""Run Fireside's anomaly detector over a NAB-layout data folder and score it with NAB's rules.
+"""Run `fireside monitor`'s detector and alert rule over NAB, write NAB's results layout, score it.
 
-    python eval/nab.py --data ../shared/nab/data --labels ../shared/nab/labels --out eval/out/nab
+    .venv/bin/python eval/nab.py --data ../shared/nab/data --out eval/out/nab
 
-Writes NAB's results layout for two detectors:
+Two detectors are written (``OUT/<detector>/<category>/<detector>_<file>.csv``, NAB's layout and
+columns ``timestamp,value,anomaly_score,label``):
 
-* ``OUT/fireside/<category>/fireside_<file>.csv``: the continuous calibrated score in [0, 1];
-  NAB picks its threshold with the labels (per profile).
-* ``OUT/fireside_alerts/<category>/fireside_alerts_<file>.csv``: 1 where the worker's alert state
-  machine fires (the moment a notification would be sent), else 0; scored at 0.5, label-free.
+* ``fireside``: the continuous anomaly score in [0, 1); NAB picks its threshold with the labels
+  (per profile), as it does for every published detector;
+* ``fireside_alerts``: 1 at each point where the monitor's alert fires (pending → firing with the
+  configured ``for``, then the per-series suppression), else 0; scored at 0.5, label-free. These
+  are the events `fireside monitor` sends to Alertmanager and the editor: both go through
+  ``SeriesDetector.update`` and ``fireside.monitor.events.alert_events`` with the default
+  ``MonitorConfig``.
 
-Streaming is causal: the model that scores a point was trained only on points before it, and the
-features of a point use only that point and earlier ones. Models are retrained on the worker's
-schedule (``retrain_interval_seconds`` of the config, converted to points with the file's step).
+The scores are read back from the written files and scored with ``nab_scoring`` (NAB's rules, see
+that module): what is scored is exactly what is written. Results are reported for the whole
+corpus and separately for the tuning part (``--tune``: the categories the settings were chosen on)
+and the held-out rest. NAB's rows are taken as consecutive points at the file's median step.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
+import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -32,13 +39,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
 
 from fireside.monitor.alert_state import AlertState, Transition  # noqa: E402
 from fireside.monitor.config import MonitorConfig  # noqa: E402
-from fireside.monitor.detector import Detector  # noqa: E402
-from fireside.monitor.features import history_points  # noqa: E402
+from fireside.monitor.detector import DetectorSettings, SeriesDetector  # noqa: E402
+from fireside.monitor.events import alert_events  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from nab_scoring import load_profiles, score_corpus  # noqa: E402
 
 NAB_TIME = "%Y-%m-%d %H:%M:%S"
+TUNE_DEFAULT = "artificialNoAnomaly,artificialWithAnomaly,realAWSCloudwatch"
+DETECTORS = ("fireside", "fireside_alerts")
+PROFILE_COLUMNS = (("standard", "standard"), ("reward_low_FP_rate", "low_FP"), ("reward_low_FN_rate", "low_FN"))
 
 
 @dataclass
@@ -48,7 +58,8 @@ class FileResult:
     values: np.ndarray
     scores: np.ndarray
     alerts: np.ndarray
-    seconds: float
+    reasons: dict[str, int]  # alerts by reason:feature, e.g. "range_break:value"
+    cpu_seconds: float
 
 
 def read_series(path: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -60,61 +71,119 @@ def read_series(path: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
     return stamps, seconds, values
 
 
-def run_detector(values: np.ndarray, seconds: np.ndarray, config: MonitorConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Causal streaming: fit on points [.., i), score [i, next retrain), repeat."""
+def run_detector(values: np.ndarray, seconds: np.ndarray, config: MonitorConfig,
+                 settings: DetectorSettings | None = None) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+    """Stream the file through the monitor's detector and alert rule, a day at a time."""
     n = len(values)
     step = float(np.median(np.diff(seconds))) if n > 1 else config.step_seconds
-    retrain_every = max(1, int(round(config.retrain_interval_seconds / step)))
-    detector = Detector(step, config.detector_settings)
-    history = history_points(config.train_points, step)  # the worker keeps as much per series
+    detector = SeriesDetector(step, settings or config.detector_settings)
+    state = AlertState(config.rule)
+    first = int(round(seconds[0] / step)) if n else 0
+    chunk = max(1, int(round(86_400 / step)))
     scores = np.full(n, np.nan)
     alerts = np.zeros(n, dtype=int)
-    state = AlertState(config.rule)
-    i = min(n, config.min_train_points + 10)
-    while i < n:
-        detector.fit(values[max(0, i - history) : i], now=float(seconds[i - 1]))
-        end = min(n, i + retrain_every)
-        if detector.ready:
-            assert detector.spec is not None
-            lo = max(0, i - detector.spec.context)
-            scores[i:end] = detector.score(values[lo:end], i - lo)
-        for j in range(i, end):
-            if state.observe(float(seconds[j]), float(scores[j])) is Transition.FIRED:
-                alerts[j] = 1
-        i = end
-    return np.nan_to_num(scores, nan=0.0), alerts
+    reasons: dict[str, int] = {}
+    for a in range(0, n, chunk):
+        scored = detector.update(first + a, values[a : a + chunk])
+        scores[a : a + len(scored)] = scored.score
+        for event in alert_events(state, scored, step):
+            if event.transition is Transition.FIRED:
+                alerts[a + event.offset] = 1
+                why = detector.explain(scored, event.offset)
+                reasons[f"{why.reason}:{why.feature}"] = reasons.get(f"{why.reason}:{why.feature}", 0) + 1
+    return np.nan_to_num(scores, nan=0.0), alerts, reasons
 
 
-def process(path: Path, data_dir: Path, config: MonitorConfig) -> FileResult:
-    started = time.perf_counter()
+def process(path: Path, data_dir: Path, config: MonitorConfig, settings: DetectorSettings) -> FileResult:
+    started = time.process_time()
     stamps, seconds, values = read_series(path)
-    scores, alerts = run_detector(values, seconds, config)
+    scores, alerts, reasons = run_detector(values, seconds, config, settings)
     relative = path.relative_to(data_dir).as_posix()
-    return FileResult(relative, stamps, values, scores, alerts, time.perf_counter() - started)
-
-
-def labels_for(result: FileResult, windows: list[tuple[str, str]]) -> np.ndarray:
-    """1 inside the anomaly windows (their stamps already in the data's format, see `_nab_stamp`)."""
-    label = np.zeros(len(result.timestamps), dtype=int)
-    index = {t: i for i, t in enumerate(result.timestamps)}
-    for start, end in windows:
-        label[index[start] : index[end] + 1] = 1
-    return label
+    return FileResult(relative, stamps, values, scores, alerts, reasons, time.process_time() - started)
 
 
 def _nab_stamp(stamp: str) -> str:
     return stamp.split(".")[0]  # windows carry ".000000"; data rows do not
 
 
-def write_results(out: Path, detector: str, result: FileResult, column: np.ndarray, label: np.ndarray) -> None:
-    category, name = result.relative.split("/", 1)
-    target = out / detector / category / f"{detector}_{name}"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with target.open("w", newline="") as handle:
+def labels_for(timestamps: list[str], windows: list[tuple[str, str]]) -> np.ndarray:
+    label = np.zeros(len(timestamps), dtype=int)
+    index = {t: i for i, t in enumerate(timestamps)}
+    for start, end in windows:
+        label[index[start] : index[end] + 1] = 1
+    return label
+
+
+def result_path(out: Path, detector: str, relative: str) -> Path:
+    category, name = relative.split("/", 1)
+    return out / detector / category / f"{detector}_{name}"
+
+
+def write_results(path: Path, result: FileResult, column: np.ndarray, label: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(["timestamp", "value", "anomaly_score", "label"])
         for t, v, s, lab in zip(result.timestamps, result.values, column, label, strict=True):
             writer.writerow([t, repr(float(v)), f"{float(s):.6f}", int(lab)])
+
+
+def read_scores(path: Path) -> tuple[list[str], np.ndarray]:
+    """The file as NAB's scorer reads it: timestamps and the anomaly_score column as floats."""
+    with path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return [r["timestamp"] for r in rows], np.array([float(r["anomaly_score"]) for r in rows])
+
+
+def score_written(out: Path, parts: dict[str, list[str]], all_windows: dict, profiles: dict) -> dict:
+    """Read each written file back once, as NAB's scorer would, and score every part."""
+    written = {detector: {relative: read_scores(result_path(out, detector, relative)) for relative in parts["all"]}
+               for detector in DETECTORS}
+    summary: dict = {}
+    for part, relatives in parts.items():
+        if not relatives:
+            continue
+        summary[part] = {}
+        for detector in DETECTORS:
+            corpus = []
+            for relative in relatives:
+                stamps, scores = written[detector][relative]
+                windows = [(_nab_stamp(a), _nab_stamp(b)) for a, b in all_windows.get(relative, [])]
+                corpus.append((stamps, scores, windows))
+            threshold = None if detector == "fireside" else 0.5
+            summary[part][detector] = {}
+            for profile, weights in profiles.items():
+                scored = score_corpus(corpus, weights, profile, threshold)
+                summary[part][detector][profile] = {
+                    "score": round(scored.normalized, 2), "threshold": scored.threshold, "raw": round(scored.raw, 3),
+                    "null": scored.null, "perfect": scored.perfect}
+    return summary
+
+
+def apply_overrides(assignments: list[str]) -> tuple[MonitorConfig, DetectorSettings]:
+    config_fields = {f.name: f for f in dataclasses.fields(MonitorConfig)}
+    changes: dict[str, object] = {}
+    detector_changes: dict[str, object] = {}
+    detector_fields = {f.name: f for f in dataclasses.fields(DetectorSettings)}
+    for assignment in assignments:
+        name, _, text = assignment.partition("=")
+        value = json.loads(text)
+        if name in config_fields:
+            changes[name] = value
+        elif name in detector_fields:
+            detector_changes[name] = value
+        else:
+            raise SystemExit(f"--set {name}: not a MonitorConfig or DetectorSettings field")
+    config = MonitorConfig().replace(**changes)
+    return config, dataclasses.replace(config.detector_settings, **detector_changes)
+
+
+def _total_reasons(results: list[FileResult]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for result in results:
+        for reason, count in result.reasons.items():
+            total[reason] = total.get(reason, 0) + count
+    return total
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,46 +196,67 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--limit", type=int, default=0, help="only the first N files (a smoke run)")
+    parser.add_argument("--tune", default=TUNE_DEFAULT,
+                        help=f"comma-separated categories the settings were tuned on (default {TUNE_DEFAULT})")
+    parser.add_argument("--tune-only", action="store_true", help="run the tuning part only (for experiments)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="override a MonitorConfig or DetectorSettings value (experiments, ablations)")
     args = parser.parse_args(argv)
 
     labels_dir = args.labels or args.data.parent / "labels"
     windows_path = labels_dir / "combined_windows.json"
     all_windows = json.loads(windows_path.read_text()) if windows_path.exists() else {}
     profiles = load_profiles(args.profiles or args.data.parent / "config" / "profiles.json")
-    config = MonitorConfig()
+    config, settings = apply_overrides(args.set)
+    tune = {c.strip() for c in args.tune.split(",") if c.strip()}
     paths = sorted(p for p in args.data.glob("*/*.csv"))
+    if args.tune_only:
+        paths = [p for p in paths if p.parent.name in tune]
     if args.limit:
         paths = paths[: args.limit]
+    if not paths:
+        print(f"no NAB files (category/file.csv) under {args.data}", file=sys.stderr)
+        return 2
+    load_before = os.getloadavg()
     started = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        results = list(pool.map(process, paths, [args.data] * len(paths), [config] * len(paths)))
+        results = list(pool.map(process, paths, [args.data] * len(paths), [config] * len(paths),
+                                [settings] * len(paths)))
     elapsed = time.perf_counter() - started
+    load_after = os.getloadavg()
 
-    corpus_scores, corpus_alerts = [], []
     for result in results:
         windows = [(_nab_stamp(a), _nab_stamp(b)) for a, b in all_windows.get(result.relative, [])]
-        label = labels_for(result, windows)
-        write_results(args.out, "fireside", result, result.scores, label)
-        write_results(args.out, "fireside_alerts", result, result.alerts, label)
-        corpus_scores.append((result.timestamps, result.scores, windows))
-        corpus_alerts.append((result.timestamps, result.alerts.astype(float), windows))
+        label = labels_for(result.timestamps, windows)
+        write_results(result_path(args.out, "fireside", result.relative), result, result.scores, label)
+        write_results(result_path(args.out, "fireside_alerts", result.relative), result, result.alerts, label)
 
-    summary: dict[str, dict[str, dict[str, float]]] = {"fireside": {}, "fireside_alerts": {}}
-    for profile, weights in profiles.items():
-        for name, corpus, threshold in (("fireside", corpus_scores, None), ("fireside_alerts", corpus_alerts, 0.5)):
-            scored = score_corpus(corpus, weights, profile, threshold)
-            summary[name][profile] = {"score": round(scored.normalized, 2), "threshold": scored.threshold,
-                                      "raw": round(scored.raw, 3), "null": scored.null, "perfect": scored.perfect}
-    summary_meta = {"files": len(results), "rows": int(sum(len(r.timestamps) for r in results)),
-                    "alerts_fired": int(sum(int(r.alerts.sum()) for r in results)),
-                    "wall_seconds": round(elapsed, 1), "jobs": args.jobs}
-    (args.out / "summary.json").write_text(json.dumps({"meta": summary_meta, **summary}, indent=2))
-    print(f"{'detector':18} {'standard':>9} {'low_FP':>9} {'low_FN':>9}")
-    for name in ("fireside", "fireside_alerts"):
-        row = summary[name]
-        print(f"{name:18} {row['standard']['score']:9.2f} {row['reward_low_FP_rate']['score']:9.2f} "
-              f"{row['reward_low_FN_rate']['score']:9.2f}")
-    print(json.dumps(summary_meta))
+    relatives = [r.relative for r in results]
+    parts = {
+        "all": relatives,
+        "tune": [r for r in relatives if r.split("/")[0] in tune],
+        "held_out": [r for r in relatives if r.split("/")[0] not in tune],
+    }
+    summary = score_written(args.out, parts, all_windows, profiles)
+    total_seconds = time.perf_counter() - started
+    meta = {
+        "files": len(results), "rows": int(sum(len(r.timestamps) for r in results)),
+        "alerts_fired": int(sum(int(r.alerts.sum()) for r in results)),
+        "alert_reasons": dict(sorted(_total_reasons(results).items(), key=lambda kv: -kv[1])),
+        "wall_seconds": round(elapsed, 1), "wall_seconds_with_scoring": round(total_seconds, 1),
+        "cpu_seconds": round(sum(r.cpu_seconds for r in results), 1),
+        "jobs": args.jobs, "loadavg_before": [round(x, 2) for x in load_before],
+        "loadavg_after": [round(x, 2) for x in load_after], "tune_categories": sorted(tune),
+        "files_tune": len(parts["tune"]), "files_held_out": len(parts["held_out"]), "overrides": args.set,
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "summary.json").write_text(json.dumps({"meta": meta, **summary}, indent=2))
+    print(f"{'part':9} {'detector':16} " + " ".join(f"{short:>8}" for _, short in PROFILE_COLUMNS))
+    for part, by_detector in summary.items():
+        for detector in DETECTORS:
+            row = by_detector[detector]
+            print(f"{part:9} {detector:16} " + " ".join(f"{row[p]['score']:8.2f}" for p, _ in PROFILE_COLUMNS))
+    print(json.dumps(meta))
     return 0
 
 

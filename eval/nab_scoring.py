@@ -1,11 +1,15 @@
-"""NAB scoring, written from the benchmark's published description (Lavin & Ahmad 2015, and the
-NAB README/wiki): windows around labelled anomalies, a probationary first 15% of each file (at
-most 750 rows) that is not scored, a scaled sigmoid that rewards early detection inside a window
-and charges false positives by their distance past the previous window, per-profile costs, and a
-final score normalised between the null detector (no detections) and the perfect one.
+"""NAB scoring: a port of NAB's ``sweeper.py``, ``scorer.py``, ``optimizer.py`` and the runner's
+normalisation (github.com/numenta/NAB, MIT): windows around labelled anomalies, a probationary first
+15% of each file (at most 750 rows) that is not scored, a scaled sigmoid that rewards early detection
+inside a window and charges false positives by their distance past the previous window, per-profile
+costs, and a final score normalised between the null detector (no detections) and the perfect one.
 
 A detection is a row whose anomaly score is at or above the threshold. Inside a window only the
 best (earliest) detection counts; every detection outside a window is a false positive.
+
+Checked against NAB itself: ``eval/nab_scoring_check.py`` reproduces NAB's published
+``final_results.json`` from the published detectors' result files, and ``eval/nab_official.py`` runs
+NAB's own runner on ``eval/nab.py``'s files (figures in eval/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -96,32 +100,31 @@ def sweep_file(
 
 
 def score_by_threshold(files: list[ScoredFile], fn_weight: float) -> list[tuple[float, float]]:
-    """(threshold, raw score) for every distinct anomaly score, highest threshold first; the first
-    entry (threshold 1.1) is "detect nothing"."""
+    """(threshold, raw score) for every distinct anomaly score, highest threshold first, each
+    threshold detecting the rows at or above it; the first entry (threshold 1.1) is "detect
+    nothing". The same pairs as NAB's ``Sweeper.calcScoreByThreshold``, computed with numpy: the
+    corpus is sorted once by anomaly score, false positives add up along that order, and each
+    window counts its best (earliest) row seen so far."""
     anomaly = np.concatenate([f.anomaly for f in files])
     sweep = np.concatenate([f.sweep for f in files])
     window = np.concatenate([f.window for f in files])
     keep = window != PROBATIONARY
     anomaly, sweep, window = anomaly[keep], sweep[keep], window[keep]
     order = np.argsort(-anomaly, kind="stable")
-    window_best: dict[int, float] = {int(k): -fn_weight for k in np.unique(window[window >= 0])}
-    window_total = sum(window_best.values())
-    fp_total = 0.0
-    results: list[tuple[float, float]] = []
-    threshold = 1.1
-    for i in order:
-        a = float(anomaly[i])
-        if a != threshold:
-            results.append((threshold, fp_total + window_total))
-            threshold = a
-        k = int(window[i])
-        if k == NO_WINDOW:
-            fp_total += float(sweep[i])
-        elif sweep[i] > window_best[k]:
-            window_total += float(sweep[i]) - window_best[k]
-            window_best[k] = float(sweep[i])
-    results.append((threshold, fp_total + window_total))
-    return results
+    anomaly, sweep, window = anomaly[order], sweep[order], window[order]
+    gain = np.where(window == NO_WINDOW, sweep, 0.0)
+    windows = np.unique(window[window >= 0])
+    for k in windows:
+        at = np.flatnonzero(window == k)
+        best = np.maximum.accumulate(np.concatenate([[-fn_weight], sweep[at]]))
+        gain[at] = np.diff(best)  # how much this row raises its window's best so far
+    total = -fn_weight * len(windows) + np.cumsum(gain)
+    if anomaly.size == 0:
+        return [(1.1, -fn_weight * len(windows))]
+    last_of_value = np.flatnonzero(np.append(anomaly[1:] != anomaly[:-1], True))
+    pairs = [(1.1, -fn_weight * len(windows))]
+    pairs += [(float(anomaly[i]), float(total[i])) for i in last_of_value]
+    return pairs
 
 
 def raw_score_at(files: list[ScoredFile], fn_weight: float, threshold: float) -> float:
@@ -169,6 +172,7 @@ def score_corpus(
     null = -weights["fnWeight"] * n_windows
     perfect = weights["tpWeight"] * n_windows
     if threshold is None:
+        # NAB keeps the first of equal scores in this order (the highest threshold); so does max().
         threshold, raw = max(score_by_threshold(files, weights["fnWeight"]), key=lambda pair: pair[1])
     else:
         raw = raw_score_at(files, weights["fnWeight"], threshold)

@@ -27,7 +27,10 @@ from fireside.settings import (
     subset_of,
 )
 
-__all__ = ["CONTEXT_FEATURES", "ConfigProblem", "FiresideConfig", "merge_config", "setting_descriptions"]
+__all__ = [
+    "CONTEXT_FEATURES", "DEFAULT_CONTEXT_FEATURES", "RESTRICTED_SETTINGS", "ConfigProblem", "FiresideConfig",
+    "merge_config", "setting_descriptions", "without_restricted",
+]
 
 def http_url_list(value: Any) -> str | None:
     bad = [item for item in value if not isinstance(item, str) or http_url(item) is not None]
@@ -41,7 +44,10 @@ def environment_name(value: Any) -> str | None:
 
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
-CONTEXT_FEATURES = ("definitions", "imports", "scopes", "syntax-check")
+CONTEXT_FEATURES = ("definitions", "imports", "scopes", "syntax-check", "repo-format")
+# `repo-format` is off by default: measured on Qwen2.5-Coder 0.5B Instruct, repository tokens before the FIM
+# prompt make the model fill in code that belongs elsewhere (eval/RESULTS.md, completion quality).
+DEFAULT_CONTEXT_FEATURES = ("definitions", "imports", "scopes", "syntax-check")
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,10 @@ class FiresideConfig:
     """Every setting the server understands. The VS Code extension's package.json mirrors these."""
 
     model_path: str | None = setting(
-        None, "Path to a GGUF model file. Empty: the embedded Gemma 3 270M (Q4_K_M).", non_empty_path
+        None,
+        "Path to a GGUF model file. Empty: the default model chosen for this machine (`fireside models install`: "
+        "Qwen2.5-Coder 0.5B or 1.5B), or the bundled Gemma 3 270M while that is not installed.",
+        non_empty_path,
     )
     context_size: int = setting(4096, "Model context window in tokens.", between(1, 131072))
     max_tokens: int = setting(64, "Most tokens generated for one completion.", between(1, 1024))
@@ -69,10 +78,11 @@ class FiresideConfig:
         string_list,
     )
     context_features: tuple[str, ...] = setting(
-        lambda: CONTEXT_FEATURES,
+        lambda: DEFAULT_CONTEXT_FEATURES,
         "What the prompt may use besides the text around the cursor: `definitions` (from other workspace files), "
-        "`imports`, `scopes` (enclosing signatures), and `syntax-check` (drop completions that break a file "
-        "that parsed). Remove one to switch it off.",
+        "`imports`, `scopes` (enclosing signatures), `syntax-check` (drop completions that break a file "
+        "that parsed), and `repo-format` (other files as files of the repository, for models with repository "
+        "tokens such as Qwen2.5-Coder's; off by default: it measured worse). Remove one to switch it off.",
         subset_of(CONTEXT_FEATURES),
     )
     log_level: str = setting("info", "Server log level.", one_of(LOG_LEVELS))
@@ -126,6 +136,23 @@ class FiresideConfig:
         return self.threads or min(8, max(1, (os.cpu_count() or 1) - 1))
 
 
+# Settings that load a file, contact a server or name a secret: a workspace must not be able to point
+# them elsewhere. The server takes them only from its command line (these flags); editor settings
+# (initializationOptions, workspace/configuration, didChangeConfiguration) cannot be told apart from a
+# workspace's, so their values there are ignored. The VS Code extension passes the user-level values
+# (never workspace ones) as these flags.
+RESTRICTED_SETTINGS: dict[str, str] = {
+    "model_path": "--model",
+    "models_dir": "--models-dir",
+    "endpoints": "--endpoint",
+    "endpoint_api_key_env": "--endpoint-api-key-env",
+    "prometheus_url": "--prometheus-url",
+    "alertmanager_url": "--alertmanager-url",
+    "monitor_config": "--monitor-config",
+}
+_RESTRICTED_NOTE = " Taken only from the command line or, in VS Code, from user settings (never a workspace's)."
+
+
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.title() for part in rest)
@@ -134,11 +161,32 @@ def _camel(name: str) -> str:
 SETTING_NAMES: dict[str, str] = {_camel(f.name): f.name for f in dataclasses.fields(FiresideConfig)}
 
 
+def without_restricted(raw: Any) -> tuple[Any, dict[str, str]]:
+    """``raw`` editor settings without the restricted ones, and {shown name: flag} of those that were
+    set to something (an empty value asks for nothing and is dropped silently)."""
+    if not isinstance(raw, Mapping):
+        return raw, {}
+    kept: dict[str, Any] = {}
+    dropped: dict[str, str] = {}
+    for key, value in raw.items():
+        name = SETTING_NAMES.get(key, key)
+        if name in RESTRICTED_SETTINGS:
+            if value not in (None, "", [], ()):
+                dropped[_camel(name)] = RESTRICTED_SETTINGS[name]
+            continue
+        kept[key] = value
+    return kept, dropped
+
+
 def setting_descriptions() -> dict[str, dict[str, Any]]:
     """camelCase name → default and description; the extension's package.json is checked against it."""
     defaults = FiresideConfig()
     return {
-        _camel(f.name): {"default": getattr(defaults, f.name), "description": f.metadata["description"]}
+        _camel(f.name): {
+            "default": getattr(defaults, f.name),
+            "description": f.metadata["description"] + (_RESTRICTED_NOTE if f.name in RESTRICTED_SETTINGS else ""),
+            "restricted": f.name in RESTRICTED_SETTINGS,
+        }
         for f in dataclasses.fields(FiresideConfig)
     }
 

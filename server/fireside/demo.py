@@ -22,10 +22,18 @@ HOLES = [
 
 
 async def run_demo(project: Path, console: Console) -> int:
+    from fireside.models.catalog import read_default_choice, resolve_model
+
     console.print(f"[bold]Fireside demo[/bold] — sample project: {project}")
+    choice = read_default_choice()
+    resolved = resolve_model(None)
+    how = {"measurement": "chosen for this machine by measurement", "user": "your choice"}.get(choice.by, "the catalog's default")
+    console.print(f"default model: [cyan]{choice.name}[/cyan] ({how})")
+    if resolved.problem:
+        console.print(f"[yellow]{resolved.problem}: the demo runs on the fallback {resolved.name}[/yellow]")
     async with EditorSession("--debounce-ms", "0", root=project) as editor:
         status = await editor.wait_until_loaded()
-        console.print(f"model: [cyan]{status.get('model')}[/cyan] ({status.get('state')})")
+        console.print(f"serving: [cyan]{status.get('model')}[/cyan] ({status.get('state')}) from {resolved.path}")
         if status.get("state") != "ready":
             console.print(f"[red]the model did not load: {status.get('message')}[/red]")
             return 1

@@ -34,6 +34,11 @@ MODEL_CHANGED_NOTIFICATION = "fireside/modelChanged"
 # params: {"path": str (the rejected file), "reason": str (the failed checks, for users)}
 MODEL_REJECTED_NOTIFICATION = "fireside/modelRejected"
 
+# JSON-RPC error codes in answers to `initialize` over TCP/WebSocket (the server closes the connection
+# after sending them). data: {"retry": false}.
+AUTH_FAILED_ERROR = -32001  # initializationOptions.authToken missing or wrong, or the first message was not initialize
+SESSION_BUSY_ERROR = -32002  # another client is connected (one client at a time)
+
 
 @dataclass(frozen=True)
 class StatusParams:

@@ -208,6 +208,9 @@ def test_body_is_trimmed_to_the_function_and_cut_lines_are_dropped(scripted):
     dropped = complete_body(text, 0, scripted("pass"))
     assert dropped.edit is None and "empty body" in dropped.reason
     assert trim_body("a\n    b\n    b\n    b\n    b", "    ") == ["    a", "    b", "    b"]
+    # Qwen's tokenizer answers " return ..." after a prompt that ends with the indentation.
+    spaced = complete_body(text, 0, scripted(" return sum(values) / len(values)"))
+    assert spaced.edit.apply(text).startswith("def mean(values):\n    return sum(values) / len(values)\n")
 
 
 def test_body_keeps_the_docstring_and_handles_one_line_stubs(scripted):

@@ -147,9 +147,10 @@ async def test_editor_keeps_completing_when_an_endpoint_is_killed_mid_run_then_f
     first, second = engine_servers
     log = tmp_path / "server.log"
     client = await _editor(
-        ["--endpoint", first.url, "--endpoint", second.url, "--max-tokens", "48", "--log-level", "debug",
-         "--log-file", str(log)],
-        {"endpointApiKeyEnv": api_key_env, "endpointTimeoutMs": 20000},
+        # The local fall-back is the model the endpoints serve (Gemma): failover is what is tested here.
+        ["--endpoint", first.url, "--endpoint", second.url, "--endpoint-api-key-env", api_key_env, "--max-tokens", "48",
+         "--log-level", "debug", "--log-file", str(log), "--model", str(default_model_path())],
+        {"endpointTimeoutMs": 20000},
         environ_with(**{api_key_env: API_KEY}),
     )
     try:

@@ -151,3 +151,46 @@ def alertmanager(tmp_path: Path) -> Iterator[Service]:
     service = start_alertmanager(tmp_path / "alertmanager")
     yield service
     service.stop()
+
+
+class ScriptedSource:
+    """A stand-in for PrometheusSource: serves whatever series the test puts in ``live`` (values
+    at t = index * step), for any range asked, and records the history requests."""
+
+    def __init__(self, step: float) -> None:
+        self.step = step
+        self.live: dict[str, np.ndarray] = {}  # service -> values
+        self.history_requests: list[list[str]] = []
+
+    def _series(self, service: str, start: float, end: float, step: float):
+        from fireside.monitor.prometheus_source import SeriesData, series_key
+
+        values = self.live[service]
+        a, b = int(start // step), int(end // step)
+        window = np.full(b - a + 1, np.nan)
+        lo, hi = max(a, 0), min(b, len(values) - 1)
+        if hi >= lo:
+            window[lo - a : hi - a + 1] = values[lo : hi + 1]
+        labels = {"__name__": "m", "service": service}
+        return series_key(labels), SeriesData(labels, a * step, window)
+
+    def query_range(self, query: str, start: float, end: float, step: float, max_series: int | None = None,
+                    keep=None, expected_series: int = 1):
+        from fireside.monitor.prometheus_source import RangeResult
+
+        result = RangeResult()
+        for service in self.live:
+            key, data = self._series(service, start, end, step)
+            if max_series is not None and len(result.series) >= max_series and not (keep and key in keep):
+                result.skipped += 1
+                continue
+            result.series[key] = data
+        return result
+
+    def query_range_of(self, query: str, label_sets: list[dict[str, str]], start: float, end: float, step: float):
+        self.history_requests.append(sorted(labels["service"] for labels in label_sets))
+        return dict(self._series(labels["service"], start, end, step) for labels in label_sets
+                    if labels["service"] in self.live)
+
+    def graph_url(self, query: str) -> str:
+        return "http://127.0.0.1:9/graph"

@@ -92,3 +92,23 @@ def test_the_supervised_command_line_asks_to_exit_with_the_server() -> None:
 
     argv = monitor_argv("http://127.0.0.1:9090", ["up"])
     assert argv[argv.index("--parent-pid") + 1] == str(os.getpid())
+
+
+def test_a_query_starting_with_a_dash_is_a_query_not_an_option() -> None:
+    from fireside.cli import build_parser
+    from fireside.monitor.supervisor import monitor_argv
+
+    args = build_parser().parse_args(["monitor", "--query", "-node_load1", "--query", "up", "--prometheus", "http://x"])
+    assert args.query == ["-node_load1", "up"]
+    argv = monitor_argv("http://127.0.0.1:9090", ["-node_load1"])
+    assert build_parser().parse_args(argv[3:]).query == ["-node_load1"]
+
+
+def test_insecure_is_warned_about_once(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "fireside", "monitor", "--once", "--insecure", "--prometheus",
+         f"https://127.0.0.1:{free_port()}", "--query", "up", "--model-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stderr.count("NOT verified") == 1

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "eval"))
-from nab_scoring import DEFAULT_PROFILES, scaled_sigmoid, score_corpus  # noqa: E402
+from nab_scoring import DEFAULT_PROFILES, raw_score_at, scaled_sigmoid, score_by_threshold, score_corpus, sweep_file  # noqa: E402
 
 STANDARD = DEFAULT_PROFILES["standard"]
 STAMPS = [f"t{i:03d}" for i in range(100)]  # 100 rows: the first 15 are probationary
@@ -52,3 +52,20 @@ def test_threshold_is_optimised_with_the_labels_when_not_given() -> None:
     scores = scores_at(60, value=0.9) + scores_at(30, value=0.95)
     result = score_corpus([(STAMPS, scores, WINDOW)], STANDARD, "standard", None)
     assert result.threshold == 0.9 and result.raw == pytest.approx(1 - 0.11)
+
+
+def test_the_threshold_sweep_equals_scoring_each_threshold_on_its_own() -> None:
+    rng = np.random.default_rng(4)
+    files = []
+    offset = 0
+    for n, windows in ((300, [("t100", "t129")]), (200, []), (400, [("t120", "t139"), ("t300", "t349")])):
+        stamps = [f"t{i:03d}" for i in range(n)]
+        scores = np.round(rng.random(n), 2)  # ties on purpose
+        files.append(sweep_file(stamps, scores, windows, STANDARD, offset))
+        offset += len(windows)
+    pairs = score_by_threshold(files, STANDARD["fnWeight"])
+    assert pairs[0] == (1.1, -3.0)  # detect nothing: every window missed
+    thresholds = [t for t, _ in pairs[1:]]
+    assert thresholds == sorted(set(thresholds), reverse=True)
+    for threshold, raw in pairs[1:]:
+        assert raw == pytest.approx(raw_score_at(files, STANDARD["fnWeight"], threshold))

@@ -53,3 +53,19 @@ def test_strings_and_numbers_are_not_booleans():
     assert problems and config.endpoint_fallback_to_local is True
     config, problems = merge_config(FiresideConfig(), {"endpointFallbackToLocal": False})
     assert not problems and config.endpoint_fallback_to_local is False
+
+
+def test_restricted_settings_are_dropped_from_editor_settings_and_named_with_their_flag():
+    from fireside.config import RESTRICTED_SETTINGS, without_restricted
+
+    kept, dropped = without_restricted(
+        {"modelPath": "/evil.gguf", "endpoint_api_key_env": "AWS_SECRET", "endpoints": [], "maxTokens": 9, "prometheusUrl": ""}
+    )
+    assert kept == {"maxTokens": 9}
+    assert dropped == {"modelPath": "--model", "endpointApiKeyEnv": "--endpoint-api-key-env"}, "empty values ask for nothing"
+    assert set(RESTRICTED_SETTINGS) == {
+        "model_path", "models_dir", "endpoints", "endpoint_api_key_env", "prometheus_url", "alertmanager_url", "monitor_config",
+    }
+    descriptions = setting_descriptions()
+    assert descriptions["endpointApiKeyEnv"]["restricted"] and not descriptions["maxTokens"]["restricted"]
+    assert "never a workspace's" in descriptions["modelPath"]["description"]

@@ -197,3 +197,45 @@ async def test_typing_session_reuses_the_model_and_types_through_suggestions(mod
     )
     result = await model_client.text_document_inline_completion_async(inline_params(URI, line, column + 1))
     assert isinstance(result, types.InlineCompletionList)
+
+
+def block_hole(source: str, opener: str, body_lines: int) -> tuple[str, int, int, str]:
+    """The ``body_lines`` lines after the line ``opener`` removed, the cursor on an empty line at the
+    body's indentation; also the first line below the removed body."""
+    start = source.index(opener) + len(opener)
+    lines_after = source[start:].split("\n")
+    indent = lines_after[0][: len(lines_after[0]) - len(lines_after[0].lstrip())]
+    text = source[:start] + indent + "\n" + "\n".join(lines_after[body_lines:])
+    before = source[:start]
+    below = next(line for line in lines_after[body_lines:] if line.strip())
+    return text, before.count("\n"), len(indent), below
+
+
+def _parses(text: str) -> bool:
+    from fireside.context.languages import language_for
+    from fireside.context.syntax import parse
+
+    return not parse(language_for("python"), text.encode()).root_node.has_error
+
+
+@pytest.mark.parametrize(
+    ("opener", "body_lines"),
+    [
+        ('            if chunks[i+1] == " " and patsearch(chunks[i]):\n', 2),  # a block just opened
+        ("            for i, (x, y) in enumerate(zip(margin, indent)):\n", 4),  # a loop body with a nested block
+    ],
+)
+async def test_a_block_is_offered_inside_its_block_and_parses(model_client: LanguageClient, opener, body_lines):
+    text, line, character, below = block_hole(REAL_SOURCE, opener, body_lines)
+    open_document(model_client, URI, text)
+    result = await model_client.text_document_inline_completion_async(inline_params(URI, line, character))
+    assert len(result.items) == 1, "a block opener on the line above asks for its body"
+    offer = result.items[0].insert_text
+    lines = offer.split("\n")
+    assert lines[0].strip(), offer
+    # It stays in the block: nothing dedented past the body's indentation, never the code below it.
+    for later in lines[1:]:
+        assert not later.strip() or len(later) - len(later.lstrip()) >= character, offer
+    assert below.strip() not in [later.strip() for later in lines], offer
+    offset = sum(len(row) + 1 for row in text.split("\n")[:line]) + character
+    assert _parses(text[:offset] + offer + text[offset:]), offer

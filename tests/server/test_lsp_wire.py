@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -131,13 +132,20 @@ def _wait_for_port(port: int, timeout: float = 20.0) -> None:
     raise AssertionError(f"nothing listening on {port}")
 
 
+TOKEN = "wire-test-auth-token-0123456789"  # see test_transports.py for what happens without it
+
+
 def test_tcp_transport_serves_lsp():
     port = _free_port()
-    process = subprocess.Popen([sys.executable, "-m", "fireside", "serve", "--engine", "fake", "--tcp", f"127.0.0.1:{port}"], stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fireside", "serve", "--engine", "fake", "--tcp", f"127.0.0.1:{port}"],
+        stderr=subprocess.DEVNULL, env={**os.environ, "FIRESIDE_AUTH_TOKEN": TOKEN},
+    )
     try:
         _wait_for_port(port)
         with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
-            body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}}).encode()
+            params = {"capabilities": {}, "initializationOptions": {"authToken": TOKEN}}
+            body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": params}).encode()
             connection.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
             data = b""
             while b"\r\n\r\n" not in data:
@@ -158,11 +166,15 @@ def test_websocket_transport_serves_lsp():
     from websockets.sync.client import connect
 
     port = _free_port()
-    process = subprocess.Popen([sys.executable, "-m", "fireside", "serve", "--engine", "fake", "--ws", f"127.0.0.1:{port}"], stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fireside", "serve", "--engine", "fake", "--ws", f"127.0.0.1:{port}"],
+        stderr=subprocess.DEVNULL, env={**os.environ, "FIRESIDE_AUTH_TOKEN": TOKEN},
+    )
     try:
         _wait_for_port(port)
         with connect(f"ws://127.0.0.1:{port}") as websocket:
-            websocket.send(json.dumps({"jsonrpc": "2.0", "id": 7, "method": "initialize", "params": {"capabilities": {}}}))
+            params = {"capabilities": {}, "initializationOptions": {"authToken": TOKEN}}
+            websocket.send(json.dumps({"jsonrpc": "2.0", "id": 7, "method": "initialize", "params": params}))
             response = json.loads(websocket.recv(timeout=10))
         assert response["id"] == 7
         assert "inlineCompletionProvider" in response["result"]["capabilities"]

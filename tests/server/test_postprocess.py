@@ -90,3 +90,52 @@ def test_indent_unit_is_detected():
     assert indent_unit("def f():\n  x = 1\n  if x:\n    y\n") == "  "
     assert indent_unit("def f():\n\tx = 1\n") == "\t"
     assert indent_unit("x = 1\n") == "    "
+
+
+def test_a_multiline_completion_cut_by_the_token_limit_keeps_whole_lines():
+    from fireside.completion.fake_engine import FakeEngine
+    from fireside.completion.pipeline import complete
+    from fireside.completion.types import CompletionRequest
+
+    text = "def f(x):\n    \n"
+    offset = text.index("    \n") + 4
+
+    def offer(max_tokens: int) -> str:
+        engine = FakeEngine(text="y = x + 1\n    return y\n")  # one character per token
+        request = CompletionRequest("file:///w/m.py", "python", text, offset, 1, max_tokens, "m.py")
+        return complete(engine, request, max_prompt_tokens=500, context_size=4096, cancelled=lambda: False).text
+
+    assert offer(18) == "y = x + 1"  # "y = x + 1\n    retu": the half line is not offered
+    assert offer(100) == "y = x + 1\n    return y"
+
+
+def test_the_whitespace_before_the_cursor_is_typed_again_by_the_model():
+    from fireside.completion.healing import after_typed, healed_stop, trailing_whitespace
+
+    assert trailing_whitespace("def f(x):\n    ") == "    "
+    assert trailing_whitespace("x = ") == " "
+    assert trailing_whitespace("x = 1\n") == ""  # never a line break
+    assert after_typed("    return x", "    ") == "return x"
+    assert after_typed("  ", "    ") is None  # still typing what the user typed
+    assert after_typed("        return x", "    ") == "    return x"  # deeper: left to the indentation rules
+    assert after_typed("  return x", "    ") == "return x"  # shallower: the user's indentation stands
+    assert after_typed("value", " ") == "value"
+    stop = healed_stop(lambda text: text.find("\n") if "\n" in text else None, "    ")
+    assert stop("    ret") is None
+    assert "    return x\n"[: stop("    return x\n")] == "    return x"
+
+
+def test_prompts_leave_out_the_whitespace_before_the_cursor():
+    from fireside.completion.fake_engine import FakeEngine
+    from fireside.completion.pipeline import complete
+    from fireside.completion.types import CompletionRequest
+
+    text = "def f(x):\n    \n"
+    engine = FakeEngine(text="    return x\n")
+    request = CompletionRequest("file:///w/m.py", "python", text, text.index("    \n") + 4, 1, 64, "m.py")
+    completion = complete(engine, request, max_prompt_tokens=500, context_size=4096, cancelled=lambda: False)
+    assert engine.last_prompt_text.endswith("def f(x):\n")
+    assert completion.text == "return x"
+    unhealed = complete(FakeEngine(text="return x\n"), request, max_prompt_tokens=500, context_size=4096,
+                        cancelled=lambda: False, heal=False)
+    assert unhealed.text == "return x"

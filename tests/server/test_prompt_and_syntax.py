@@ -1,6 +1,6 @@
 """Prompt windows are anchored (keystrokes share a prefix) and syntax at the cursor is read right."""
 
-from fireside.completion.prompt import FimTokens, build_prompt
+from fireside.completion.prompt import WINDOW_STEP_LINES, FimTokens, build_prompt
 from fireside.completion.types import CompletionRequest
 from fireside.context.languages import LANGUAGES, language_for
 from fireside.context.syntax import analyse_cursor
@@ -81,7 +81,7 @@ def test_dense_text_moves_the_window_in_anchored_steps():
     second = build_prompt(request(text + "ab", len(text) + 2), DenseTokenizer(), budget_tokens=3000, fim=None)
     assert len(first.tokens) <= 3001
     window_line = first.prefix_text.split("\n")[1]
-    assert window_line.startswith("v") and int(window_line[1:].split(" ")[0]) % 32 == 0
+    assert window_line.startswith("v") and int(window_line[1:].split(" ")[0]) % WINDOW_STEP_LINES == 0
     assert first.prefix_text.split("\n")[:3] == second.prefix_text.split("\n")[:3]
 
 
@@ -135,3 +135,80 @@ def test_completions_that_break_a_parsing_file_are_trimmed_or_dropped():
     assert keep(text, offset, "x\n    y = (") == "x"
     broken = "def f(x):\n    return (\n"  # already broken: nothing to compare, keep it
     assert keep(broken, broken.index("(") + 1, "x +") == "x +"
+
+
+REPOSITORY_FIM = FimTokens(prefix=900, suffix=901, middle=902, repo_name=903, file_sep=904)
+
+
+def _render(tokens: list[int]) -> str:
+    names = {900: "<P>", 901: "<S>", 902: "<M>", 903: "<R>", 904: "<F>"}
+    return "".join(names.get(token, chr(token)) for token in tokens[1:])
+
+
+def _catalog_context(features):
+    from fireside.completion.prompt import PromptContext
+    from fireside.context.definitions import Definition
+
+    stub = Definition("Catalog", "class", "class Catalog:\n    def get(self, sku): ...", "/w/shop/catalog.py", 3)
+    helper = Definition("price_of", "function", "def price_of(item): ...", "/w/shop/prices.py", 0)
+    return PromptContext(
+        features=frozenset(features),
+        definitions_for=lambda names: [d for d in (stub, helper) if d.name in names],
+        workspace_root="/w",
+    )
+
+
+SHOP_TEXT = "from shop.catalog import Catalog\n\ncatalog = Catalog()\ntotal = price_of(catalog.get(1))\nitem = catalog.g"
+
+
+def test_repository_layout_puts_other_files_first_then_the_current_file_in_fim_order():
+    text = SHOP_TEXT + "\nprint(item)\n"
+    offset = len(SHOP_TEXT)
+    context = _catalog_context({"definitions", "imports", "scopes", "repo-format"})
+    prompt = build_prompt(request(text, offset), CharTokenizer(), budget_tokens=800, fim=REPOSITORY_FIM, context=context)
+    assert _render(prompt.tokens) == (
+        "<R>w\n"
+        "<F>shop/catalog.py\nclass Catalog:\n    def get(self, sku): ...\n"
+        "<F>shop/prices.py\ndef price_of(item): ...\n"
+        "<F>m.py\n"
+        f"<P>{SHOP_TEXT}<S>\nprint(item)\n<M>"
+    )
+    assert "# Path" not in prompt.prefix_text  # the path is in the file separator, not a comment
+
+
+def test_fim_without_repository_tokens_keeps_definitions_as_comments_inside_the_prefix():
+    text = SHOP_TEXT + "\nprint(item)\n"
+    fim = FimTokens(prefix=900, suffix=901, middle=902)
+    context = _catalog_context({"definitions", "repo-format"})
+    prompt = build_prompt(request(text, len(SHOP_TEXT)), CharTokenizer(), budget_tokens=800, fim=fim, context=context)
+    rendered = _render(prompt.tokens)
+    assert rendered.startswith("<P># Path: shop/catalog.py\nclass Catalog:")
+    assert "<R>" not in rendered and "<F>" not in rendered
+    assert rendered.endswith(f"# Path: m.py\n{SHOP_TEXT}<S>\nprint(item)\n<M>")
+
+
+def test_repository_format_can_be_switched_off():
+    context = _catalog_context({"definitions"})
+    prompt = build_prompt(request(SHOP_TEXT, len(SHOP_TEXT)), CharTokenizer(), budget_tokens=800, fim=REPOSITORY_FIM, context=context)
+    assert 903 not in prompt.tokens and 904 not in prompt.tokens
+    assert _render(prompt.tokens).startswith("<P># Path: shop/catalog.py\n")
+
+
+def test_repository_prompt_stays_a_prefix_while_typing_and_fits_the_budget():
+    import dataclasses
+
+    body = "".join(f"total_{i} = price_of(Catalog().get({i}))\n" for i in range(300))
+    context = dataclasses.replace(
+        _catalog_context({"definitions", "imports", "repo-format"}), imports=[(0, "from shop.catalog import Catalog")]
+    )
+    text = "from shop.catalog import Catalog\n" + body + "item = catalog.g"
+    tokenizer = CharTokenizer()
+    first = build_prompt(request(text, len(text)), tokenizer, budget_tokens=1200, fim=REPOSITORY_FIM, context=context)
+    second = build_prompt(request(text + "e", len(text) + 1), tokenizer, budget_tokens=1200, fim=REPOSITORY_FIM, context=context)
+    assert len(first.tokens) <= 1200 + 1
+    rendered = _render(first.tokens)
+    assert rendered.startswith("<R>w\n<F>shop/catalog.py\n")
+    # the imports the window no longer shows open the current file
+    assert "<F>m.py\n<P>from shop.catalog import Catalog\ntotal_" in rendered
+    prefix_part = first.tokens[: first.tokens.index(901)]
+    assert second.tokens[: len(prefix_part)] == prefix_part

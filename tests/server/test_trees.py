@@ -89,6 +89,12 @@ def test_stop_rule_cuts_at_the_last_parsing_line():
     stop = SyntaxAwareStop(cursor, True, splice)
     assert stop("if y:\n") is None
     assert stop("total = f(\n") is None
+    # Nor is a docstring (a string spanning lines) that has only been opened.
+    stop = SyntaxAwareStop(cursor, True, splice)
+    assert stop('"""\n') is None
+    assert stop('"""\n    Sum of x.\n') is None
+    assert stop('"""\n    Sum of x.\n    """\n') is None
+    assert stop('"""\n    Sum of x.\n    """\n    return x x\n') == len('"""\n    Sum of x.\n    """')
 
 
 @settings(max_examples=60, deadline=None)

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from fireside.completion.fake_engine import FakeEngine
+from fireside.completion.fake_engine import FAKE_FIM, FAKE_REPOSITORY_FIM, FakeEngine
 from fireside.completion.pipeline import complete
+from fireside.completion.prompt import FimTokens
 from fireside.completion.types import CompletionRequest
 from fireside.context.index import WorkspaceIndex
 from fireside.context.workspace import WorkspaceWatcher, source_files
@@ -86,30 +87,37 @@ def test_watcher_follows_files_changed_outside_the_editor(tmp_path):
         watcher.stop()
 
 
-def _prompt_for(relative: str, marker: str, features: frozenset[str]) -> str:
+def _prompt_for(relative: str, marker: str, features: frozenset[str], fim: FimTokens | None = None) -> str:
     index = WorkspaceIndex()
     for path in source_files(SAMPLE):
         index.update_from_disk(path)
     path = SAMPLE / relative
     text = path.read_text()
     offset = text.index(marker) + len(marker)
-    engine = FakeEngine()
+    engine = FakeEngine(fim=fim)
     request = CompletionRequest(path.as_uri(), "python", text, offset, 1, 16, relative)
     complete(engine, request, max_prompt_tokens=3000, context_size=4096, cancelled=lambda: False,
              features=features, index=index, workspace_root=str(SAMPLE))
     return engine.last_prompt_text
 
 
+ALL = frozenset({"definitions", "imports", "scopes", "repo-format"})
+
+
 @pytest.mark.parametrize(
-    ("name", "relative", "marker", "features"),
+    ("name", "relative", "marker", "features", "fim"),
     [
-        ("invoice_all", "shop/invoice.py", "def cheapest_line(cart: Cart):\n    ", frozenset({"definitions", "imports", "scopes"})),
-        ("invoice_no_definitions", "shop/invoice.py", "def cheapest_line(cart: Cart):\n    ", frozenset({"imports", "scopes"})),
-        ("cart_subtotal", "shop/cart.py", "            total += ", frozenset({"definitions", "imports", "scopes"})),
+        ("invoice_all", "shop/invoice.py", "def cheapest_line(cart: Cart):\n    ", ALL, None),
+        ("invoice_no_definitions", "shop/invoice.py", "def cheapest_line(cart: Cart):\n    ", frozenset({"imports", "scopes"}), None),
+        ("cart_subtotal", "shop/cart.py", "            total += ", ALL, None),
+        # A FIM model with repository tokens (Qwen2.5-Coder's layout), and one with FIM tokens only.
+        ("invoice_repository_fim", "shop/invoice.py", "def cheapest_line(cart: Cart):\n    ", ALL, FAKE_REPOSITORY_FIM),
+        ("cart_subtotal_repository_fim", "shop/cart.py", "            total += ", ALL, FAKE_REPOSITORY_FIM),
+        ("invoice_fim", "shop/invoice.py", "def cheapest_line(cart: Cart):\n    ", ALL, FAKE_FIM),
     ],
 )
-def test_golden_prompts(name, relative, marker, features, request):
-    prompt = _prompt_for(relative, marker, features)
+def test_golden_prompts(name, relative, marker, features, fim, request):
+    prompt = _prompt_for(relative, marker, features, fim)
     golden = GOLDEN / f"{name}.txt"
     if request.config.getoption("--update-golden", default=False) or not golden.exists():
         golden.write_text(prompt)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from fireside import protocol
-from fireside.config import FiresideConfig, merge_config, setting_descriptions
+from fireside.config import RESTRICTED_SETTINGS, FiresideConfig, merge_config, setting_descriptions
 
 EXTENSION = Path(__file__).resolve().parents[2] / "vscode-extension"
 PACKAGE = json.loads((EXTENSION / "package.json").read_text())
@@ -111,6 +111,22 @@ def test_every_contributed_setting_is_the_servers_or_the_clients() -> None:
         assert name in SERVER_SETTINGS or name in client_only, f"{key} is neither a server nor a client setting"
         assert prop.get("scope") in SCOPES and prop.get("markdownDescription") and "default" in prop and "type" in prop, key
     assert PROPERTIES["fireside.enable"]["scope"] == "language-overridable"
+
+
+def test_the_restricted_settings_are_the_servers_user_scoped_and_restricted_in_untrusted_workspaces() -> None:
+    """settings.ts turns them into the same flags the server reads them from; VS Code never takes them from a
+    workspace (scope machine), nor fireside.path/interpreter from an untrusted one."""
+    source = (EXTENSION / "src" / "settings.ts").read_text()
+    block = re.search(r"RESTRICTED_SETTINGS[^=]*= \{([^}]*)\}", source)
+    assert block, "RESTRICTED_SETTINGS not found in settings.ts"
+    mirrored = dict(re.findall(r"(\w+): '([^']+)'", block.group(1)))
+    server = {name: flag for name, flag in RESTRICTED_SETTINGS.items()}
+    assert mirrored == {key: server[field.name] for key, field in FIELD_BY_CAMEL.items() if field.name in server}
+    restricted = set(PACKAGE["capabilities"]["untrustedWorkspaces"]["restrictedConfigurations"])
+    assert PACKAGE["capabilities"]["untrustedWorkspaces"]["supported"] == "limited"
+    assert restricted == {"fireside.path", "fireside.interpreter"} | {f"fireside.{name}" for name in mirrored}
+    for name in mirrored:
+        assert PROPERTIES[f"fireside.{name}"]["scope"] == "machine", name
 
 
 def test_protocol_ts_mirrors_protocol_py() -> None:

@@ -27,7 +27,7 @@ import { AlertStore, alertDetail, alertKey, alertTitle, parseAlert } from './ale
 import { AlertsTreeProvider } from './alertsView';
 import { CrashPolicy } from './crashPolicy';
 import { generateTests } from './generateTests';
-import { LaunchCommand, Probe, resolveServer } from './interpreter';
+import { LaunchCommand, Probe, resolveServer, SAFE_PATH } from './interpreter';
 import {
   ALERT_NOTIFICATION,
   MODEL_CHANGED_NOTIFICATION,
@@ -41,6 +41,8 @@ import {
   affectsServer,
   enabledFor,
   needsRestart,
+  RESTRICTED_SETTINGS,
+  restrictedArgs,
   SECTION,
   serverSettingNames,
   serverSettings,
@@ -76,7 +78,8 @@ const fileProbe: Probe = {
   },
   importsFireside(python: string): Promise<boolean> {
     return new Promise((resolve) => {
-      execFile(python, ['-c', 'import fireside'], { timeout: 30_000 }, (error) => resolve(error === null));
+      // -P and a neutral directory: a fireside/ package in the workspace must not answer for the real one.
+      execFile(python, [SAFE_PATH, '-c', 'import fireside'], { timeout: 30_000, cwd: os.tmpdir() }, (error) => resolve(error === null));
     });
   },
 };
@@ -115,11 +118,15 @@ class Fireside implements vscode.Disposable {
   /** The server settings among the contributed ones ("maxTokens", ...): package.json does not change while running. */
   private readonly settingNames: string[];
 
+  /** The server's working directory: the extension's own storage, never a workspace folder. */
+  private readonly serverDirectory: string;
+
   constructor(
     context: vscode.ExtensionContext,
     readonly log: vscode.LogOutputChannel,
   ) {
     this.settingNames = serverSettingNames(Object.keys(context.extension.packageJSON?.contributes?.configuration?.properties ?? {}));
+    this.serverDirectory = context.globalStorageUri.fsPath;
     this.statusItem.name = 'Fireside';
     this.statusItem.command = 'fireside.showMenu';
     this.updateStatus();
@@ -129,6 +136,11 @@ class Fireside implements vscode.Disposable {
       vscode.window.registerTreeDataProvider('firesideAlerts', this.alertsView),
       vscode.window.onDidChangeActiveTextEditor(() => this.updateStatus()),
       vscode.workspace.onDidChangeConfiguration((event) => this.onConfigurationChanged(event)),
+      // Trusted now: the workspace's .venv and its settings for the server's program may be used.
+      vscode.workspace.onDidGrantWorkspaceTrust(() => {
+        this.log.appendLine('[fireside] the workspace is trusted now: restarting the server');
+        void this.restart();
+      }),
     );
   }
 
@@ -140,6 +152,27 @@ class Fireside implements vscode.Disposable {
       // Only what the user set: the server owns the defaults.
       return inspected?.workspaceFolderValue ?? inspected?.workspaceValue ?? inspected?.globalValue;
     });
+  }
+
+  /**
+   * How the server is started: `fireside.path`/`fireside.interpreter` from every scope in a trusted workspace,
+   * from the user's settings only in an untrusted one.
+   */
+  private launchSetting(name: 'path' | 'interpreter'): string {
+    const configuration = vscode.workspace.getConfiguration(SECTION);
+    return stringSetting(vscode.workspace.isTrusted ? configuration.get(name) : configuration.inspect(name)?.globalValue);
+  }
+
+  /** The flags for the restricted settings: the user's values only, trusted workspace or not. */
+  private restrictedFlags(): string[] {
+    const configuration = vscode.workspace.getConfiguration(SECTION);
+    for (const name of Object.keys(RESTRICTED_SETTINGS)) {
+      const inspected = configuration.inspect(name);
+      if (inspected?.workspaceValue !== undefined || inspected?.workspaceFolderValue !== undefined) {
+        this.log.appendLine(`[fireside] ignored the workspace's fireside.${name}: it is taken from your user settings only`);
+      }
+    }
+    return restrictedArgs((name) => configuration.inspect(name)?.globalValue);
   }
 
   private enabledLanguages(): string[] {
@@ -189,13 +222,13 @@ class Fireside implements vscode.Disposable {
   }
 
   private async launchServer(): Promise<void> {
-    const configuration = vscode.workspace.getConfiguration(SECTION);
     const resolution = await resolveServer(
       {
-        pathSetting: stringSetting(configuration.get('path')),
-        interpreterSetting: stringSetting(configuration.get('interpreter')),
+        pathSetting: this.launchSetting('path'),
+        interpreterSetting: this.launchSetting('interpreter'),
         pythonExtensionInterpreter,
         workspaceFolders: (vscode.workspace.workspaceFolders ?? []).map((folder) => folder.uri.fsPath),
+        trusted: vscode.workspace.isTrusted,
         envPath: process.env.PATH ?? '',
         platform: process.platform,
         home: os.homedir(),
@@ -207,9 +240,13 @@ class Fireside implements vscode.Disposable {
       this.fail(`${resolution.problem} ${resolution.fix}`);
       return;
     }
-    this.launch = resolution.launch;
-    this.log.appendLine(`[fireside] starting ${[resolution.launch.command, ...resolution.launch.args].join(' ')} (from ${resolution.launch.source})`);
-    const client = this.createClient(resolution.launch);
+    const launch = { ...resolution.launch, args: [...resolution.launch.args, ...this.restrictedFlags()] };
+    this.launch = launch;
+    await fs.mkdir(this.serverDirectory, { recursive: true });
+    this.log.appendLine(
+      `[fireside] starting ${[launch.command, ...launch.args].join(' ')} (from ${launch.source}${vscode.workspace.isTrusted ? '' : '; untrusted workspace'})`,
+    );
+    const client = this.createClient(launch);
     this.client = client;
     try {
       await client.start();
@@ -232,7 +269,12 @@ class Fireside implements vscode.Disposable {
   }
 
   private createClient(launch: LaunchCommand): LanguageClient {
-    const serverOptions: ServerOptions = { command: launch.command, args: launch.args, transport: TransportKind.stdio };
+    const serverOptions: ServerOptions = {
+      command: launch.command,
+      args: launch.args,
+      transport: TransportKind.stdio,
+      options: { cwd: this.serverDirectory }, // never a workspace folder: its files must not shadow Fireside's
+    };
     const languages = this.enabledLanguages();
     const clientOptions: LanguageClientOptions = {
       documentSelector: languages.flatMap((language) => [

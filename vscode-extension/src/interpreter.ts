@@ -3,6 +3,11 @@
  *   1. `fireside.path` (the `fireside` executable), 2. `fireside.interpreter` (a Python that has Fireside),
  *   3. the Python extension's active interpreter, if it has Fireside, 4. `.venv` in a workspace folder,
  *   5. `fireside` on PATH.
+ * In an untrusted workspace nothing of the workspace runs: the caller passes only the user-level values of
+ * the two settings, and steps 3 and 4 are skipped (the selected interpreter may well be the workspace's
+ * `.venv`), as are PATH entries inside a workspace folder. PATH entries that are not absolute never count.
+ * Python is started with `-P` (and, by the caller, in a neutral working directory), so a `fireside/`
+ * package in the workspace cannot shadow Fireside's own modules.
  * A setting the user gave is authoritative: when it is wrong the answer says so instead of quietly
  * launching something else. No `vscode` import: the file system is reached through `Probe`.
  */
@@ -24,6 +29,8 @@ export interface ResolveInputs {
    */
   pythonExtensionInterpreter: () => Promise<string | undefined>;
   workspaceFolders: readonly string[];
+  /** Whether the user trusts the workspace (VS Code's workspace trust). */
+  trusted: boolean;
   /** The PATH environment variable. */
   envPath: string;
   platform: NodeJS.Platform;
@@ -32,7 +39,7 @@ export interface ResolveInputs {
 
 export interface Probe {
   isExecutable(file: string): Promise<boolean>;
-  /** Whether `python -c "import fireside"` succeeds. */
+  /** Whether `python -P -c "import fireside"` succeeds (run from a neutral directory). */
   importsFireside(python: string): Promise<boolean>;
 }
 
@@ -41,7 +48,9 @@ export type Resolution =
   | { ok: false; problem: string; fix: string; tried: string[] };
 
 const SERVE = ['serve'];
-const MODULE_SERVE = ['-m', 'fireside', 'serve'];
+/** `-P`: no script directory or working directory on sys.path (Python 3.11+, which Fireside requires). */
+export const SAFE_PATH = '-P';
+const MODULE_SERVE = [SAFE_PATH, '-m', 'fireside', 'serve'];
 
 /** `~` and `${workspaceFolder}` in a path setting, as users write them. */
 export function expandPath(value: string, home: string, workspaceFolder: string | undefined): string {
@@ -65,12 +74,30 @@ export function venvExecutable(folder: string, name: string, platform: NodeJS.Pl
   return platform === 'win32' ? p.join(folder, '.venv', 'Scripts', `${name}.exe`) : p.join(folder, '.venv', 'bin', name);
 }
 
+/** A setting's program that must not run because it belongs to the untrusted workspace (undefined: it may run). */
+function untrustedProgram(inputs: ResolveInputs, setting: string, file: string): Resolution | undefined {
+  const p = paths(inputs.platform);
+  if (inputs.trusted || (p.isAbsolute(file) && !inputs.workspaceFolders.some((folder) => isInside(p, file, folder)))) {
+    return undefined;
+  }
+  return {
+    ok: false,
+    problem: `${setting} is "${file}", which is inside this untrusted workspace (or relative): it is not run.`,
+    fix: `Trust the workspace, or point ${setting} at a program outside it (an absolute path).`,
+    tried: [file],
+  };
+}
+
 export async function resolveServer(inputs: ResolveInputs, probe: Probe): Promise<Resolution> {
   const firstFolder = inputs.workspaceFolders[0];
   const tried: string[] = [];
 
   if (inputs.pathSetting.trim() !== '') {
     const file = expandPath(inputs.pathSetting, inputs.home, firstFolder);
+    const refused = untrustedProgram(inputs, 'fireside.path', file);
+    if (refused !== undefined) {
+      return refused;
+    }
     if (await probe.isExecutable(file)) {
       return { ok: true, launch: { command: file, args: SERVE, source: 'the fireside.path setting' } };
     }
@@ -84,6 +111,10 @@ export async function resolveServer(inputs: ResolveInputs, probe: Probe): Promis
 
   if (inputs.interpreterSetting.trim() !== '') {
     const python = expandPath(inputs.interpreterSetting, inputs.home, firstFolder);
+    const refused = untrustedProgram(inputs, 'fireside.interpreter', python);
+    if (refused !== undefined) {
+      return refused;
+    }
     if (!(await probe.isExecutable(python))) {
       return {
         ok: false,
@@ -103,26 +134,30 @@ export async function resolveServer(inputs: ResolveInputs, probe: Probe): Promis
     return { ok: true, launch: { command: python, args: MODULE_SERVE, source: 'the fireside.interpreter setting' } };
   }
 
-  const active = await inputs.pythonExtensionInterpreter();
-  if (active !== undefined && active !== '') {
-    if ((await probe.isExecutable(active)) && (await probe.importsFireside(active))) {
-      return { ok: true, launch: { command: active, args: MODULE_SERVE, source: "the Python extension's interpreter" } };
-    }
-    tried.push(`${active} (the Python extension's interpreter: no fireside module)`);
-  }
-
-  for (const folder of inputs.workspaceFolders) {
-    const file = venvExecutable(folder, 'fireside', inputs.platform);
-    if (await probe.isExecutable(file)) {
-      return { ok: true, launch: { command: file, args: SERVE, source: `.venv in ${folder}` } };
-    }
-    tried.push(file);
-  }
-
   const p = paths(inputs.platform);
+  if (inputs.trusted) {
+    const active = await inputs.pythonExtensionInterpreter();
+    if (active !== undefined && active !== '') {
+      if ((await probe.isExecutable(active)) && (await probe.importsFireside(active))) {
+        return { ok: true, launch: { command: active, args: MODULE_SERVE, source: "the Python extension's interpreter" } };
+      }
+      tried.push(`${active} (the Python extension's interpreter: no fireside module)`);
+    }
+
+    for (const folder of inputs.workspaceFolders) {
+      const file = venvExecutable(folder, 'fireside', inputs.platform);
+      if (await probe.isExecutable(file)) {
+        return { ok: true, launch: { command: file, args: SERVE, source: `.venv in ${folder}` } };
+      }
+      tried.push(file);
+    }
+  } else {
+    tried.push("the workspace's .venv and the Python extension's interpreter (not in an untrusted workspace)");
+  }
+
   const name = inputs.platform === 'win32' ? 'fireside.exe' : 'fireside';
   for (const dir of inputs.envPath.split(p.delimiter)) {
-    if (dir === '') {
+    if (dir === '' || !p.isAbsolute(dir) || (!inputs.trusted && inputs.workspaceFolders.some((folder) => isInside(p, dir, folder)))) {
       continue;
     }
     const file = p.join(dir, name);
@@ -135,7 +170,15 @@ export async function resolveServer(inputs: ResolveInputs, probe: Probe): Promis
   return {
     ok: false,
     problem: 'The Fireside server was not found.',
-    fix: 'Install Fireside (pip install fireside, in the workspace\'s .venv or the selected Python interpreter), or set fireside.path to the fireside executable.',
+    fix: inputs.trusted
+      ? 'Install Fireside (pip install fireside, in the workspace\'s .venv or the selected Python interpreter), or set fireside.path to the fireside executable.'
+      : "This workspace is not trusted, so its .venv is not used: set fireside.path (or fireside.interpreter) in your user settings, or trust the workspace.",
     tried,
   };
+}
+
+/** Whether `dir` is `folder` or inside it. */
+function isInside(p: path.PlatformPath, dir: string, folder: string): boolean {
+  const relative = p.relative(folder, dir);
+  return relative === '' || (!relative.startsWith('..') && !p.isAbsolute(relative));
 }

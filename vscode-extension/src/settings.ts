@@ -9,10 +9,29 @@ export const SECTION = 'fireside';
 /** Settings the extension itself uses; never sent to the server. */
 export const CLIENT_ONLY_SETTINGS: ReadonlySet<string> = new Set(['enable', 'path', 'interpreter', 'trace.server']);
 
-/** Settings whose change needs a new server process (how it is started, or which documents it sees). */
-export const RESTART_SETTINGS: readonly string[] = ['path', 'interpreter', 'enabledLanguages'];
+/**
+ * Server settings that load a file, contact a server or name a secret, and the `fireside serve` flag for each
+ * (mirrors RESTRICTED_SETTINGS in server/fireside/config.py). The server takes them only from its command line,
+ * because an editor's settings may be a workspace's; the extension passes the user-level values (never a
+ * workspace's) as these flags.
+ */
+export const RESTRICTED_SETTINGS: Readonly<Record<string, string>> = {
+  modelPath: '--model',
+  modelsDir: '--models-dir',
+  endpoints: '--endpoint',
+  endpointApiKeyEnv: '--endpoint-api-key-env',
+  prometheusUrl: '--prometheus-url',
+  alertmanagerUrl: '--alertmanager-url',
+  monitorConfig: '--monitor-config',
+};
 
-/** The server settings among the keys of `contributes.configuration.properties` ("fireside.maxTokens" → "maxTokens"). */
+/** Settings whose change needs a new server process (how it is started, or which documents it sees). */
+export const RESTART_SETTINGS: readonly string[] = ['path', 'interpreter', 'enabledLanguages', ...Object.keys(RESTRICTED_SETTINGS)];
+
+/**
+ * The settings sent to the server over LSP, among the keys of `contributes.configuration.properties`
+ * ("fireside.maxTokens" → "maxTokens"): neither the client's own nor the restricted ones (those are flags).
+ */
 export function serverSettingNames(contributedKeys: Iterable<string>): string[] {
   const names: string[] = [];
   for (const key of contributedKeys) {
@@ -20,11 +39,29 @@ export function serverSettingNames(contributedKeys: Iterable<string>): string[] 
       continue;
     }
     const name = key.slice(SECTION.length + 1);
-    if (!CLIENT_ONLY_SETTINGS.has(name)) {
+    if (!CLIENT_ONLY_SETTINGS.has(name) && !(name in RESTRICTED_SETTINGS)) {
       names.push(name);
     }
   }
   return names;
+}
+
+/**
+ * The `fireside serve` flags for the restricted settings, from `userValue(name)`: the value in the user's
+ * settings only (`inspect().globalValue`). Values of the wrong type are left out (the server's default).
+ */
+export function restrictedArgs(userValue: (name: string) => unknown): string[] {
+  const args: string[] = [];
+  for (const [name, flag] of Object.entries(RESTRICTED_SETTINGS)) {
+    const value = userValue(name);
+    const values = Array.isArray(value) ? value : [value];
+    for (const item of values) {
+      if (typeof item === 'string' && item.trim() !== '') {
+        args.push(`${flag}=${item.trim()}`); // one argument: a value starting with "-" stays a value
+      }
+    }
+  }
+  return args;
 }
 
 /**

@@ -11,6 +11,7 @@ function inputs(
     interpreterSetting: '',
     pythonExtensionInterpreter: async () => pythonExtensionInterpreter,
     workspaceFolders: ['/work/project'],
+    trusted: true,
     envPath: '/usr/local/bin:/usr/bin',
     platform: 'linux',
     home: '/home/me',
@@ -64,7 +65,7 @@ test('a wrong fireside.path is reported, not replaced by something found elsewhe
 test('fireside.interpreter runs python -m fireside serve when it can import fireside', async () => {
   const result = await resolveServer(inputs({ interpreterSetting: '/usr/bin/python3' }), probe(['/usr/bin/python3'], ['/usr/bin/python3']));
   assert.ok(result.ok);
-  assert.deepEqual(result.launch.args, ['-m', 'fireside', 'serve']);
+  assert.deepEqual(result.launch.args, ['-P', '-m', 'fireside', 'serve']);
   assert.equal(result.launch.command, '/usr/bin/python3');
 });
 
@@ -129,4 +130,45 @@ test('expandPath understands ~ and ${workspaceFolder}', () => {
   assert.equal(expandPath(' ~/bin/fireside ', '/home/me', undefined), '/home/me/bin/fireside');
   assert.equal(expandPath('${workspaceFolder}/.venv/bin/fireside', '/home/me', '/w'), '/w/.venv/bin/fireside');
   assert.equal(expandPath('~other/x', '/home/me', undefined), '~other/x');
+});
+
+test('an untrusted workspace: neither its .venv nor the Python extension\'s interpreter, and PATH only outside it', async () => {
+  let asked = 0;
+  const python = async () => {
+    asked += 1;
+    return '/work/project/.venv/bin/python';
+  };
+  const files = probe(
+    ['/work/project/.venv/bin/python', '/work/project/.venv/bin/fireside', '/work/project/bin/fireside', 'bin/fireside', '/usr/bin/fireside'],
+    ['/work/project/.venv/bin/python'],
+  );
+  const untrusted = { ...inputs({ trusted: false, envPath: '/work/project/bin:bin:/usr/bin' }), pythonExtensionInterpreter: python };
+  const result = await resolveServer(untrusted, files);
+  assert.ok(result.ok);
+  assert.deepEqual(result.launch, { command: '/usr/bin/fireside', args: ['serve'], source: 'PATH' });
+  assert.equal(asked, 0, "the Python extension's interpreter is not even asked");
+  assert.ok(!files.asked.some((file) => file.startsWith('/work/project')), files.asked.join(', '));
+});
+
+test('an untrusted workspace with nothing outside it says how to fix that', async () => {
+  const result = await resolveServer(inputs({ trusted: false }), probe(['/work/project/.venv/bin/fireside']));
+  assert.ok(!result.ok);
+  assert.match(result.fix, /not trusted.*user settings.*trust the workspace/);
+});
+
+test('in an untrusted workspace a setting that points into it is refused, not run', async () => {
+  const files = probe(['/work/project/.venv/bin/fireside', '/work/project/.venv/bin/python'], ['/work/project/.venv/bin/python']);
+  for (const setting of [{ pathSetting: '${workspaceFolder}/.venv/bin/fireside' }, { interpreterSetting: '/work/project/.venv/bin/python' }, { pathSetting: '.venv/bin/fireside' }]) {
+    const result = await resolveServer(inputs({ trusted: false, ...setting }), files);
+    assert.ok(!result.ok);
+    assert.match(result.problem, /inside this untrusted workspace/);
+    assert.deepEqual(files.asked, [], 'not even looked at');
+  }
+  const trusted = await resolveServer(inputs({ pathSetting: '${workspaceFolder}/.venv/bin/fireside' }), files);
+  assert.ok(trusted.ok, 'a trusted workspace may name its own .venv');
+});
+
+test('relative PATH entries never count', async () => {
+  const result = await resolveServer(inputs({ envPath: '.:bin' }), probe(['fireside', 'bin/fireside']));
+  assert.ok(!result.ok);
 });

@@ -7,6 +7,8 @@ import {
   CLIENT_ONLY_SETTINGS,
   enabledFor,
   needsRestart,
+  RESTRICTED_SETTINGS,
+  restrictedArgs,
   serverSettingNames,
   serverSettings,
   stringListSetting,
@@ -16,15 +18,20 @@ import {
 const packageJson = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'));
 const contributed = Object.keys(packageJson.contributes.configuration.properties);
 
-test('server settings are the contributed ones minus the client-only ones', () => {
+test('server settings are the contributed ones minus the client-only and the restricted ones', () => {
   const names = serverSettingNames(contributed);
   assert.ok(names.includes('maxTokens'));
-  assert.ok(names.includes('modelPath'));
+  assert.ok(!names.includes('modelPath'), 'restricted: a flag, never an LSP setting');
   for (const clientOnly of CLIENT_ONLY_SETTINGS) {
     assert.ok(!names.includes(clientOnly), clientOnly);
     assert.ok(contributed.includes(`fireside.${clientOnly}`), `package.json declares fireside.${clientOnly}`);
   }
-  assert.equal(names.length, contributed.length - CLIENT_ONLY_SETTINGS.size);
+  for (const restricted of Object.keys(RESTRICTED_SETTINGS)) {
+    assert.ok(contributed.includes(`fireside.${restricted}`), `package.json declares fireside.${restricted}`);
+    assert.equal(packageJson.contributes.configuration.properties[`fireside.${restricted}`].scope, 'machine', restricted);
+    assert.ok(packageJson.capabilities.untrustedWorkspaces.restrictedConfigurations.includes(`fireside.${restricted}`), restricted);
+  }
+  assert.equal(names.length, contributed.length - CLIENT_ONLY_SETTINGS.size - Object.keys(RESTRICTED_SETTINGS).length);
   assert.deepEqual(serverSettingNames(['other.maxTokens', 'fireside.path', 'fireside.threads']), ['threads']);
 });
 
@@ -34,8 +41,29 @@ test('only the values the user set are sent, under their camelCase names', () =>
   assert.deepEqual(sent, { maxTokens: 32, enabledLanguages: ['python', 'rust'] });
 });
 
-test('a change of path, interpreter or languages restarts the server; other server settings are pushed', () => {
+test('the restricted settings become flags, from the values given to it (the user\'s) only', () => {
+  const user: Record<string, unknown> = {
+    modelPath: '~/models/qwen.gguf',
+    endpoints: ['https://a.example', 'http://127.0.0.1:8000', 42],
+    endpointApiKeyEnv: 'MY_KEY',
+    prometheusUrl: '',
+    monitorConfig: 7,
+    modelsDir: '-rf',
+  };
+  assert.deepEqual(restrictedArgs((name) => user[name]), [
+    '--model=~/models/qwen.gguf',
+    '--models-dir=-rf',
+    '--endpoint=https://a.example',
+    '--endpoint=http://127.0.0.1:8000',
+    '--endpoint-api-key-env=MY_KEY',
+  ]);
+  assert.deepEqual(restrictedArgs(() => undefined), []);
+});
+
+test('a change of path, interpreter, languages or a restricted setting restarts the server; other server settings are pushed', () => {
   const changed = (...keys: string[]) => (section: string) => keys.includes(section);
+  assert.equal(needsRestart(changed('fireside.endpointApiKeyEnv')), true);
+  assert.equal(needsRestart(changed('fireside.modelPath')), true);
   assert.equal(needsRestart(changed('fireside.path')), true);
   assert.equal(needsRestart(changed('fireside.interpreter')), true);
   assert.equal(needsRestart(changed('fireside.enabledLanguages')), true);

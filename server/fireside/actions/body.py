@@ -98,7 +98,9 @@ def complete_body(text: str, line: int, model: TextModel, lookup: Lookup | None 
 
     def propose(error: str | None) -> Edit:
         prompt = _prompt(source, function, owner, definitions, header, indent, error)
-        answer = model.generate(prompt, max_tokens=BODY_TOKENS, stop=_STOPS)
+        # The prompt ends with the body's indentation; a tokenizer that merges spaces into the next word
+        # (Qwen's: " return") answers with one space too many, which no first statement of a body can have.
+        answer = model.generate(prompt, max_tokens=BODY_TOKENS, stop=_STOPS).lstrip(" \t")
         lines = trim_body(answer, indent)
         edit = Edit(start, end, lead)
         cut = False

@@ -243,8 +243,9 @@ def _model_line_edit(
         + retry_note(error)
         + f"# Error: {diagnostic.message.strip().splitlines()[0][:200]}\n"
         + f"# Wrong line: {old.strip()}\n"
+        # Ends at the newline, not with the indentation: a prompt ending in spaces throws off tokenizers
+        # that merge them into the next word (Qwen then continued the code above instead of answering).
         + "# Corrected line:\n"
-        + indent
     )
     answer = model.generate(prompt, max_tokens=LINE_TOKENS, stop=["\n"])
     fixed = answer.strip()

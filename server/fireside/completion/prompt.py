@@ -1,7 +1,19 @@
-"""Prompt construction: the text around the cursor, cut to a token budget, FIM when the model has it.
+"""Prompt construction: the text around the cursor, cut to a token budget, in the layout the model
+was trained for. The layout follows the model's vocabulary, never its name:
 
-The window's start is anchored to a line that only moves in large steps, so successive keystrokes
-share the longest possible token prefix and the model re-evaluates only what was typed.
+- fill-in-the-middle with repository tokens (Qwen2.5-Coder's ``<|repo_name|>`` and ``<|file_sep|>``):
+  other files' definitions as files of the repository, then the current file in FIM order::
+
+      <|repo_name|>name\\n<|file_sep|>pkg/other.py\\nstubs\\n<|file_sep|>pkg/current.py\\n
+      <|fim_prefix|>imports, scopes, window<|fim_suffix|>suffix<|fim_middle|>
+
+- fill-in-the-middle without them: ``<fim_prefix>`` comment header + window ``<fim_suffix>`` suffix
+  ``<fim_middle>``;
+- no FIM: the comment header and the window before the cursor.
+
+The stable parts come first (other files' definitions change only when the names above the cursor's
+line do), and the window's start is anchored to a line that only moves in large steps, so successive
+keystrokes share the longest possible token prefix and the model re-evaluates only what was typed.
 """
 
 from __future__ import annotations
@@ -19,9 +31,14 @@ from fireside.context.syntax import CursorSyntax
 # A conservative bound on characters per token for code; used to cut by characters before
 # tokenising, so a huge file never reaches the tokenizer whole.
 CHARS_PER_TOKEN_BOUND = 6
-WINDOW_STEP_LINES = 32
-DEFINITIONS_SHARE = 4  # at most 1/4 of the prompt budget goes to other files' definitions
-ALL_FEATURES = frozenset({"definitions", "imports", "scopes"})
+# The window's start moves in steps of this many lines: a smaller step wastes less of the budget (on
+# average half a step of lines is left out), a larger one re-evaluates the whole prompt less often
+# while the user writes new lines (once per step).
+WINDOW_STEP_LINES = 16
+DEFINITIONS_SHARE = 4  # at most 1/4 of the prefix budget goes to other files' definitions
+SUFFIX_SHARE = 4  # a FIM prompt gives 1/4 of its budget to the text after the cursor
+# The features that shape the prompt (``syntax-check`` acts on the completion instead).
+PROMPT_FEATURES = frozenset({"definitions", "imports", "scopes", "repo-format"})
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -29,7 +46,7 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 class PromptContext:
     """What the prompt may draw on beyond the text around the cursor."""
 
-    features: frozenset[str] = ALL_FEATURES
+    features: frozenset[str] = PROMPT_FEATURES
     imports: Sequence[tuple[int, str]] = ()  # (code-point offset, text) of the file's imports
     definitions_for: Callable[[list[str]], list[Definition]] = field(default=lambda names: [])
     workspace_root: str = ""
@@ -48,16 +65,25 @@ class Tokenizer(Protocol):
 
 @dataclass(frozen=True)
 class FimTokens:
+    """The model's fill-in-the-middle tokens, and its repository tokens when it has them."""
+
     prefix: int
     suffix: int
     middle: int
+    repo_name: int | None = None  # starts the repository's name (Qwen2.5-Coder: <|repo_name|>)
+    file_sep: int | None = None  # starts each file: its path, a newline, its text (<|file_sep|>)
+
+    @property
+    def repository(self) -> bool:
+        return self.repo_name is not None and self.file_sep is not None
 
 
 @dataclass(frozen=True)
 class Prompt:
     tokens: list[int]
-    prefix_text: str  # the text the model sees before the cursor (for logs and tests)
+    prefix_text: str  # the current file's text the model sees before the cursor (for logs and tests)
     suffix_text: str  # the text after the cursor given to a FIM model ("" otherwise)
+    context_text: str = ""  # other files, in the repository layout (special tokens left out)
 
 
 def _line_starts(text: str) -> list[int]:
@@ -108,9 +134,9 @@ def _relative(path: str, root: str) -> str:
     return PurePosixPath(path).name
 
 
-def _definitions_block(
-    definitions: list[Definition], tokenizer: Tokenizer, budget: int, comment: str, root: str
-) -> str:
+def _choose_definitions(definitions: list[Definition], tokenizer: Tokenizer, budget: int) -> list[Definition]:
+    """The definitions that fit ``budget`` (nearest names first), in a stable order (by file, then
+    position) so that the same set always reads the same."""
     chosen: list[Definition] = []
     used = 0
     for definition in definitions:
@@ -119,28 +145,51 @@ def _definitions_block(
             continue
         chosen.append(definition)
         used += cost
-    # A stable order (by file, then position) so the same set always reads the same.
-    chosen.sort(key=lambda d: (d.path, d.line))
-    parts: list[str] = []
-    current = None
-    for definition in chosen:
-        if definition.path != current:
-            current = definition.path
-            parts.append(f"{comment} Path: {_relative(definition.path, root)}\n")
-        parts.append(definition.stub + "\n\n")
-    return "".join(parts)
+    return sorted(chosen, key=lambda d: (d.path, d.line))
 
 
-def _header(
+def _by_file(definitions: list[Definition], root: str) -> list[tuple[str, str]]:
+    """(workspace-relative path, the file's stubs) in order."""
+    files: dict[str, list[str]] = {}
+    for definition in definitions:
+        files.setdefault(_relative(definition.path, root), []).append(definition.stub)
+    return [(path, "\n\n".join(stubs)) for path, stubs in files.items()]
+
+
+def _definitions_as_comments(definitions: list[Definition], comment: str, root: str) -> str:
+    return "".join(f"{comment} Path: {path}\n{stubs}\n\n" for path, stubs in _by_file(definitions, root))
+
+
+def _repository_lead(
+    definitions: list[Definition], tokenizer: Tokenizer, fim: FimTokens, context: PromptContext, path: str
+) -> tuple[list[int], str]:
+    """``<|repo_name|>name`` and one ``<|file_sep|>`` file per other file, then the current file's
+    ``<|file_sep|>path``: the tokens, and the same as text without the special tokens."""
+    assert fim.repo_name is not None and fim.file_sep is not None
+    name = PurePosixPath(context.workspace_root.rstrip("/")).name or PurePosixPath(path).parent.name
+    tokens = [fim.repo_name, *tokenizer.tokenize(f"{name}\n")]
+    texts = [f"{name}\n"]
+    for file_path, stubs in _by_file(definitions, context.workspace_root):
+        text = f"{file_path}\n{stubs}\n"
+        tokens += [fim.file_sep, *tokenizer.tokenize(text)]
+        texts.append(text)
+    current = f"{path or 'untitled'}\n"
+    tokens += [fim.file_sep, *tokenizer.tokenize(current)]
+    texts.append(current)
+    return tokens, "".join(texts)
+
+
+def _header_lines(
     request: CompletionRequest,
     syntax: CursorSyntax | None,
     window_start: int,
     comment: str,
     context: PromptContext,
-    definitions_block: str,
+    *,
+    path_comment: bool,
 ) -> str:
     lines = []
-    if request.path_hint:
+    if path_comment and request.path_hint:
         lines.append(f"{comment} Path: {request.path_hint}")
     if "imports" in context.features:
         # The file's imports, when the window no longer shows them: they say what names mean.
@@ -148,7 +197,7 @@ def _header(
     if syntax is not None and "scopes" in context.features:
         # Enclosing scopes that start above the window: their signatures say where the cursor is.
         lines.extend(scope.header for scope in syntax.scopes if scope.start_offset < window_start)
-    return definitions_block + "".join(line + "\n" for line in lines)
+    return "".join(line + "\n" for line in lines)
 
 
 def build_prompt(
@@ -162,32 +211,43 @@ def build_prompt(
     context: PromptContext | None = None,
 ) -> Prompt:
     context = context or PromptContext(features=frozenset({"imports", "scopes"}))
-    suffix_budget = budget_tokens // 4 if fim else 0
+    repository = fim is not None and fim.repository and "repo-format" in context.features
+    suffix_budget = budget_tokens // SUFFIX_SHARE if fim else 0
     prefix_budget = budget_tokens - suffix_budget
     prefix = request.prefix
     definitions_budget = prefix_budget // DEFINITIONS_SHARE if "definitions" in context.features else 0
     # Start generous (a bound on characters per token), then let the loop below move the window
     # down in anchored steps until the real token count fits.
     start = _window_start(prefix, (prefix_budget - definitions_budget) * CHARS_PER_TOKEN_BOUND)
-    definitions_block = ""
-    if "definitions" in context.features:
+    chosen: list[Definition] = []
+    if definitions_budget:
         definitions = context.definitions_for(names_near_cursor(request.text, start, request.offset))
-        if definitions:
-            definitions_block = _definitions_block(
-                definitions, tokenizer, definitions_budget, comment, context.workspace_root
-            )
-    prefix_text = _header(request, syntax, start, comment, context, definitions_block) + prefix[start:]
+        chosen = _choose_definitions(definitions, tokenizer, definitions_budget) if definitions else []
+    lead_tokens: list[int] = []
+    context_text = lead_text = ""
+    if repository:
+        assert fim is not None
+        lead_tokens, context_text = _repository_lead(chosen, tokenizer, fim, context, request.path_hint)
+    else:
+        lead_text = _definitions_as_comments(chosen, comment, context.workspace_root)
+
+    def current_file(start: int) -> str:
+        header = _header_lines(request, syntax, start, comment, context, path_comment=not repository)
+        return lead_text + header + prefix[start:]
+
+    body_budget = max(1, prefix_budget - len(lead_tokens))
+    prefix_text = current_file(start)
     prefix_tokens = tokenizer.tokenize(prefix_text)
-    while len(prefix_tokens) > prefix_budget and start < len(prefix):
+    while len(prefix_tokens) > body_budget and start < len(prefix):
         # Denser text than expected: move the window down by whole anchored steps (never one line
         # at a time, which would shift the prompt, and re-evaluate it, at every keystroke).
         moved = _anchor_at_or_after(prefix, start + 1)
         if moved <= start:
             break
         start = moved
-        prefix_text = _header(request, syntax, start, comment, context, definitions_block) + prefix[start:]
+        prefix_text = current_file(start)
         prefix_tokens = tokenizer.tokenize(prefix_text)
-    prefix_tokens = prefix_tokens[-prefix_budget:]
+    prefix_tokens = prefix_tokens[-body_budget:]
     start_tokens = list(tokenizer.start_tokens)
     if fim is None:
         return Prompt(start_tokens + prefix_tokens, prefix_text, "")
@@ -195,5 +255,5 @@ def build_prompt(
     if len(suffix) < len(request.suffix) and "\n" in suffix:
         suffix = suffix[: suffix.rfind("\n") + 1]
     suffix_tokens = tokenizer.tokenize(suffix)[:suffix_budget]
-    tokens = [*start_tokens, fim.prefix, *prefix_tokens, fim.suffix, *suffix_tokens, fim.middle]
-    return Prompt(tokens, prefix_text, suffix)
+    tokens = [*start_tokens, *lead_tokens, fim.prefix, *prefix_tokens, fim.suffix, *suffix_tokens, fim.middle]
+    return Prompt(tokens, prefix_text, suffix, context_text)

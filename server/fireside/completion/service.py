@@ -240,10 +240,19 @@ def serving_engine_factory(local_factory: EngineFactory) -> EngineFactory:
 
 
 def llama_engine_factory(config: FiresideConfig) -> Engine:
-    from pathlib import Path
-
-    from fireside.completion.default_model import default_model_path
+    """The local model: ``modelPath`` when set, else the default chosen for this machine, else the
+    bundled fallback (``fireside.models.catalog.resolve_model`` decides). A default that is sound on
+    disk but that llama.cpp refuses is replaced by the fallback too; the server tells the user."""
     from fireside.completion.engine import LlamaEngine
+    from fireside.models.catalog import resolve_model
 
-    path = Path(config.model_path).expanduser() if config.model_path else default_model_path()
-    return LlamaEngine(path, context_size=config.context_size, threads=config.effective_threads)
+    resolved = resolve_model(config.model_path)
+    if resolved.problem:
+        logger.warning("%s; loading the fallback %s", resolved.problem, resolved.path)
+    try:
+        return LlamaEngine(resolved.path, context_size=config.context_size, threads=config.effective_threads)
+    except ModelLoadError as error:
+        if resolved.fallback is None:
+            raise
+        logger.error("The default model %s could not be loaded (%s); loading the fallback %s", resolved.name, error, resolved.fallback)
+        return LlamaEngine(resolved.fallback, context_size=config.context_size, threads=config.effective_threads)

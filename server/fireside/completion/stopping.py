@@ -10,6 +10,14 @@ from __future__ import annotations
 from fireside.completion.postprocess import CursorLine, bracket_depth, stop_index
 from fireside.context.trees import CompletionSplice
 
+# Delimiters of strings that span lines (Python's triple quotes, JavaScript's and Go's backticks): an
+# odd count means the completion is inside one, which is unfinished, not wrong.
+_MULTILINE_STRING_DELIMITERS = ('"""', "'''", "`")
+
+
+def inside_multiline_string(text: str) -> bool:
+    return any(text.count(delimiter) % 2 for delimiter in _MULTILINE_STRING_DELIMITERS)
+
 
 class SyntaxAwareStop:
     """``stop_at`` for ``Engine.run``: where to cut the text generated so far, or None to go on."""
@@ -43,6 +51,10 @@ class SyntaxAwareStop:
             return None
         last_line = completed.rsplit("\n", 1)[-1].rstrip()
         style = self._cursor.style
-        if bracket_depth(completed, style.quotes) == 0 and not last_line.endswith(style.continuation_suffixes):
+        if (
+            bracket_depth(completed, style.quotes) == 0
+            and not last_line.endswith(style.continuation_suffixes)
+            and not inside_multiline_string(completed)
+        ):
             return self._last_parsing_end  # a whole statement that does not parse: it won't get better
         return None

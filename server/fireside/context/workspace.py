@@ -123,20 +123,27 @@ class WorkspaceWatcher:
         self.rules = IgnoreRules(root)
         self._observer: Observer | None = None
         self.scanned = threading.Event()
+        self._lock = threading.Lock()
+        self._stopped = False
 
     def start(self) -> None:
         threading.Thread(target=self._run, name="fireside-index", daemon=True).start()
 
     def _run(self) -> None:
         try:
-            self._observer = Observer()
-            self._observer.schedule(_Handler(self.index, self.rules), str(self.root), recursive=True)
-            self._observer.daemon = True
-            self._observer.start()
+            with self._lock:  # stop() may come first: then no observer is ever started
+                if self._stopped:
+                    return
+                self._observer = Observer()
+                self._observer.schedule(_Handler(self.index, self.rules), str(self.root), recursive=True)
+                self._observer.daemon = True
+                self._observer.start()
         except Exception:
             logger.warning("cannot watch %s for changes; the index will not follow edits made outside the editor", self.root, exc_info=True)
         count = 0
         for path in source_files(self.root, self.rules):
+            if self._stopped:
+                return
             self.index.update_from_disk(path)
             count += 1
         self.index.paths()  # parse now, off the model thread
@@ -144,5 +151,7 @@ class WorkspaceWatcher:
         self.scanned.set()
 
     def stop(self) -> None:
-        if self._observer is not None:
-            self._observer.stop()
+        with self._lock:
+            self._stopped = True
+            if self._observer is not None:
+                self._observer.stop()

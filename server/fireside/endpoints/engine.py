@@ -265,14 +265,14 @@ class EndpointEngine:
 
 def endpoint_engine_factory(config, local_factory: Callable[[object], Engine]) -> Engine:  # noqa: ANN001
     """The engine for ``config.endpoints``; ``local_factory`` builds the local model for the fall-back."""
-    from fireside.completion.default_model import default_model_path
+    from fireside.models.catalog import resolve_model_path
 
     api_key = None
     if config.endpoint_api_key_env:
         api_key = os.environ.get(config.endpoint_api_key_env) or None
         if api_key is None:
             logger.warning("%s is not set: the endpoints get no API key", config.endpoint_api_key_env)
-    local_path = Path(config.model_path).expanduser() if config.model_path else default_model_path()
+    local_path = resolve_model_path(config.model_path)
     return EndpointEngine(
         config.endpoints,
         context_size=config.context_size,

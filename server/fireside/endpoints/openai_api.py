@@ -1,7 +1,10 @@
 """The HTTP side of an OpenAI-compatible inference server: probe, stream a completion, tokenize.
 
 What is sent: the prompt text, the generation parameters (``max_tokens``, greedy sampling) and, when
-configured, an ``Authorization: Bearer`` header. The key is never logged, nor put in an error message.
+configured, an ``Authorization: Bearer`` header — only over https://, or plain http:// to this machine
+(a key sent in clear text across a network is a key given away). Redirects are never followed: a
+redirected request is a failed one, so the key cannot be carried to wherever a server points. The key is
+never logged, nor put in an error message.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import requests
+
+from fireside.addresses import may_carry_secret
 
 logger = logging.getLogger(__name__)
 
@@ -43,19 +48,39 @@ class TokenizerRoute:
 
 
 class OpenAIClient:
-    """One requests session per thread that uses it; the API key only lives in the headers."""
+    """One requests session per thread that uses it; the API key only lives in per-request headers."""
 
     def __init__(self, api_key: str | None) -> None:
-        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._authorization = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._session = requests.Session()
-        self._session.headers.update(self._headers)
+        self._refused: set[str] = set()  # endpoints told that they get no key
 
     def __repr__(self) -> str:  # never show the key, not even in a debugger's repr
-        return f"OpenAIClient(authorized={bool(self._headers)})"
+        return f"OpenAIClient(authorized={bool(self._authorization)})"
+
+    def _headers(self, url: str) -> dict[str, str]:
+        if not self._authorization or may_carry_secret(url):
+            return self._authorization
+        if url not in self._refused:
+            self._refused.add(url)
+            logger.warning(
+                "endpoint %s is plain http:// to another machine: the API key is not sent to it (use https://)", url
+            )
+        return {}
+
+    def _request(self, method: str, url: str, **kwargs: object) -> requests.Response:
+        """One request, never redirected: a 3xx answer raises (closing the response)."""
+        response = self._session.request(
+            method, url, headers=self._headers(url), allow_redirects=False, **kwargs  # type: ignore[arg-type]
+        )
+        if 300 <= response.status_code < 400:
+            response.close()
+            raise EndpointError(f"HTTP {response.status_code}: a redirect, not followed")
+        return response
 
     def models(self, url: str) -> list[str]:
         try:
-            response = self._session.get(f"{base_url(url)}/v1/models", timeout=PROBE_TIMEOUT_S)
+            response = self._request("GET", f"{base_url(url)}/v1/models", timeout=PROBE_TIMEOUT_S)
             response.raise_for_status()
             return [str(model.get("id", "")) for model in response.json().get("data", [])]
         except requests.ReadTimeout:
@@ -90,8 +115,8 @@ class OpenAIClient:
         if stop:
             body["stop"] = stop
         try:
-            with self._session.post(
-                f"{base_url(url)}/v1/completions", json=body, stream=True, timeout=(CONNECT_TIMEOUT_S, timeout_s)
+            with self._request(
+                "POST", f"{base_url(url)}/v1/completions", json=body, stream=True, timeout=(CONNECT_TIMEOUT_S, timeout_s)
             ) as response:
                 response.raise_for_status()
                 for line in response.iter_lines(decode_unicode=True):
@@ -132,7 +157,7 @@ class OpenAIClient:
         # llama-cpp-python reads "input"; llama.cpp's server reads "content" (and "add_special").
         body = {"input": text, "content": text, "add_special": False}
         try:
-            response = self._session.post(f"{base_url(url)}{path}", json=body, timeout=(CONNECT_TIMEOUT_S, timeout_s))
+            response = self._request("POST", f"{base_url(url)}{path}", json=body, timeout=(CONNECT_TIMEOUT_S, timeout_s))
             response.raise_for_status()
             tokens = response.json()["tokens"]
         except requests.ReadTimeout:
@@ -145,8 +170,9 @@ class OpenAIClient:
 
     def detokenize(self, url: str, route: TokenizerRoute, tokens: list[int], timeout_s: float) -> str:
         try:
-            response = self._session.post(
-                f"{base_url(url)}{route.detokenize_path}", json={"tokens": tokens}, timeout=(CONNECT_TIMEOUT_S, timeout_s)
+            response = self._request(
+                "POST", f"{base_url(url)}{route.detokenize_path}", json={"tokens": tokens},
+                timeout=(CONNECT_TIMEOUT_S, timeout_s),
             )
             response.raise_for_status()
             answer = response.json()

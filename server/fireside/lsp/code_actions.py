@@ -345,7 +345,7 @@ async def resolve_model_action(ls: FiresideServer, action: types.CodeAction) -> 
 
 
 async def resolve_tests(ls: FiresideServer, action: types.CodeAction) -> types.CodeAction:
-    from fireside.testgen.pipeline import Options, plan_tests_for_symbol
+    from fireside.testgen.pipeline import Options, default_tests_dir, plan_tests_for_symbol
 
     uri, line, name = _field(action.data, "uri"), _field(action.data, "line"), _field(action.data, "name")
     document = ls.documents.get(uri) if isinstance(uri, str) else None
@@ -363,7 +363,9 @@ async def resolve_tests(ls: FiresideServer, action: types.CodeAction) -> types.C
     model = AnswerOrNothing(WorkerModel(ls, loop, cancel, timeout=MODEL_ANSWER_SECONDS))
     options = Options(generator=model if ls.completions.engine is not None else None)
     try:
-        plan = await asyncio.to_thread(plan_tests_for_symbol, path, document.text, line, None, stage_done, options=options)
+        # The workspace folder, not the server's working directory (the editor may start it anywhere).
+        tests_dir = default_tests_dir(path, ls.root)
+        plan = await asyncio.to_thread(plan_tests_for_symbol, path, document.text, line, tests_dir, stage_done, options=options)
     except asyncio.CancelledError:
         cancel.set()  # $/cancelRequest: the thread finishes without asking the model again
         raise

@@ -19,15 +19,17 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from fireside import __version__, protocol
+from fireside.addresses import may_carry_secret
 from fireside.completion.scheduling import PAUSE_MS, TypingTracker
 from fireside.completion.service import CompletionService, EngineFactory, ModelState, ModelStatus
 from fireside.completion.types import Completion
-from fireside.config import FiresideConfig, merge_config
+from fireside.config import FiresideConfig, merge_config, without_restricted
 from fireside.context.index import WorkspaceIndex
 from fireside.context.workspace import WorkspaceWatcher
 from fireside.documents import Document, DocumentStore, uri_to_path
 from fireside.logs import set_level
 from fireside.lsp import convert
+from fireside.lsp.auth import AUTH_TOKEN_OPTION
 from fireside.lsp.jsonrpc import FiresideProtocol
 
 logger = logging.getLogger(__name__)
@@ -66,6 +68,9 @@ class FiresideServer(LanguageServer):
         self.models: Any = None  # fireside.models.lifecycle.ModelLifecycle while modelsDir is set
         self._models_dir: str | None = None
         self.model_override: Path | None = None  # the model the models directory says to serve
+        # Called (in order, each guarded) when the session ends: features that start their own work add here.
+        self.session_closers: list[Callable[[], Awaitable[None] | None]] = []
+        self._session_closed = False
 
     # ----- telling the user, once -------------------------------------------------------------
     def tell_once(self, key: str, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
@@ -95,7 +100,18 @@ class FiresideServer(LanguageServer):
 
     # ----- configuration ----------------------------------------------------------------------
     def apply_settings(self, raw: Any, source: str) -> bool:
-        """Apply editor settings; returns True when the model has to be reloaded."""
+        """Apply editor settings; returns True when the model has to be reloaded.
+
+        Settings that load a file, contact a server or name a secret (config.RESTRICTED_SETTINGS) come
+        only from the command line: an editor's settings may be a workspace's, so they are ignored here.
+        """
+        raw, ignored = without_restricted(raw)
+        for name, flag in ignored.items():
+            self.tell_once(
+                f"restricted:{name}",
+                f"Fireside: ignored {name} from the editor's settings ({source}): a workspace could set it. "
+                f"Give it on the server's command line ({flag}); in VS Code, set it in your user settings.",
+            )
         config, problems = merge_config(FiresideConfig(), raw)
         config, cli_problems = merge_config(config, self.cli_settings)
         for problem in [*problems, *cli_problems]:
@@ -110,6 +126,14 @@ class FiresideServer(LanguageServer):
                 f"Fireside: endpointApiKeyEnv names {key_env}, which is not set in the server's environment: "
                 "the endpoints get no API key. Set it where the editor starts the server, then restart Fireside.",
             )
+        if key_env:
+            for url in config.endpoints:
+                if not may_carry_secret(url):
+                    self.tell_once(
+                        f"api-key-http:{url}",
+                        f"Fireside: the endpoint {url} is plain http:// to another machine: the API key is not sent "
+                        "to it. Use https://, or an SSH tunnel to a loopback port.",
+                    )
         return self.completions.needs_reload(self.effective_config())
 
     def effective_config(self) -> FiresideConfig:
@@ -157,7 +181,18 @@ class FiresideServer(LanguageServer):
                 "Set fireside.modelPath to a GGUF file, or leave it empty for the embedded model.",
                 types.MessageType.Error,
             )
+        elif status.state is ModelState.READY and not config.model_path and not config.endpoints:
+            self._tell_if_fallback()
         return status
+
+    def _tell_if_fallback(self) -> None:
+        """The default model was missing, corrupt or refused, and the bundled fallback serves: say so once."""
+        from fireside.models.catalog import fallback_notice
+
+        engine = self.completions.engine
+        notice = fallback_notice(engine.info.path) if engine is not None else None
+        if notice:
+            self.tell_once("model-fallback", notice)
 
     def _notify_status(self, status: ModelStatus) -> None:
         self._notify(
@@ -254,7 +289,7 @@ class FiresideServer(LanguageServer):
         from fireside.models.lifecycle import ModelLifecycle
 
         directory = self.config.models_dir
-        if directory == self._models_dir:
+        if directory == self._models_dir or self._session_closed:
             return
         if self.models is not None:
             self.models.stop()
@@ -330,6 +365,8 @@ class FiresideServer(LanguageServer):
         """Start, restart or stop `fireside monitor` to match the settings."""
         from fireside.monitor.supervisor import MonitorSupervisor, monitor_argv
 
+        if self._session_closed:
+            return  # the client left while this was on its way: start nothing for nobody
         config = self.config
         argv = (
             monitor_argv(config.prometheus_url, config.monitor_queries, config.alertmanager_url, config.monitor_config)
@@ -342,7 +379,7 @@ class FiresideServer(LanguageServer):
             await self.monitor.stop()
             self.monitor = None
         self._monitor_argv = argv
-        if argv is not None:
+        if argv is not None and not self._session_closed:
             self.monitor = MonitorSupervisor(argv, self.on_alert, self.on_monitor_status)
             await self.monitor.start()
             logger.info("anomaly monitor started for %s", config.prometheus_url)
@@ -365,6 +402,32 @@ class FiresideServer(LanguageServer):
 
     def on_monitor_status(self, text: str) -> None:
         logger.info("monitor: %s", text)
+
+    # ----- the end of the session ------------------------------------------------------------
+    async def close_session(self) -> None:
+        """Stop everything this client's session started: model requests and the model worker, the
+        workspace and models-directory watchers (and a validation in progress), the monitor child,
+        pending prefetches. Idempotent: called on ``shutdown`` and again when the connection ends."""
+        if self._session_closed:
+            return
+        self._session_closed = True
+        for task in [*self._pause_tasks.values(), *([self._loading] if self._loading else [])]:
+            task.cancel()
+        self._pause_tasks.clear()
+        guarded_sync("completions", self.completions.shutdown)
+        if self.models is not None:
+            guarded_sync("models", self.models.stop)
+        if self.monitor is not None:
+            await guarded("monitor", lambda: None, self.monitor.stop())
+        if self.watcher is not None:
+            guarded_sync("watcher", self.watcher.stop)
+        for closer in self.session_closers:
+            try:
+                result = closer()
+                if result is not None:
+                    await result
+            except Exception:
+                logger.exception("closing the session: %r failed", closer)
 
     # ----- prefetch -----------------------------------------------------------------------------
     def prefetch_at(self, uri: str, offset: int) -> None:
@@ -416,13 +479,16 @@ def create_server(engine_factory: EngineFactory, cli_settings: Mapping[str, Any]
         for problem in ls._startup_problems:
             ls.tell_once(f"config:{problem}", f"Fireside: invalid command-line setting: {problem}.")
         options = params.initialization_options
-        if isinstance(options, Mapping) and isinstance(options.get("fireside"), Mapping):
-            options = options["fireside"]
+        if isinstance(options, Mapping):
+            # The TCP/WS transports check and remove it; a stdio client may send it too: it is no setting.
+            options = {key: value for key, value in options.items() if key != AUTH_TOKEN_OPTION}
+            if isinstance(options.get("fireside"), Mapping):
+                options = options["fireside"]
         ls.apply_settings(options, "initializationOptions")
 
     @server.feature(types.INITIALIZED)
     async def on_initialized(ls: FiresideServer, params: types.InitializedParams) -> None:
-        if ls.root is not None and ls.root.is_dir():
+        if ls.root is not None and ls.root.is_dir() and not ls._session_closed:
             ls.completions.workspace_root = str(ls.root)
             ls.watcher = WorkspaceWatcher(ls.root, ls.index)
             ls.watcher.start()  # its own thread: indexing never delays a completion
@@ -532,13 +598,7 @@ def create_server(engine_factory: EngineFactory, cli_settings: Mapping[str, Any]
 
     @server.feature(types.SHUTDOWN)
     async def on_shutdown(ls: FiresideServer, params: Any) -> None:
-        ls.completions.shutdown()
-        if ls.models is not None:
-            ls.models.stop()
-        if ls.monitor is not None:
-            await guarded("monitor", lambda: None, ls.monitor.stop())
-        if ls.watcher is not None:
-            ls.watcher.stop()
+        await ls.close_session()
 
     from fireside.lsp import code_actions
 

@@ -9,6 +9,11 @@ re-validated when it changes again.
 Verdicts go to callbacks (called on the lifecycle thread); the language server turns them into a swap
 on the completion worker and a message to the user. Rollback (``fireside models rollback``) rewrites
 the registry, which is watched too: ``on_activate`` then names the model to serve again.
+
+Each candidate is validated in a child process under time and memory limits
+(:func:`fireside.models.validation.validate_isolated`). A validation in progress is cancelled (its
+process group killed) when its file changes again — it is then validated afresh once it settles — and
+when the lifecycle stops.
 """
 
 from __future__ import annotations
@@ -25,7 +30,9 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from fireside.models.registry import STATE_DIR, STATE_FILE, ModelRegistry, fingerprint, is_candidate_name
-from fireside.models.validation import ValidationReport, validate_model
+from fireside.models.validation import ValidationCancelled, ValidationReport, validate_isolated
+
+Validate = Callable[[Path, float, threading.Event], ValidationReport]
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +56,7 @@ class ModelLifecycle:
         on_rejected: Callable[[Verdict], None],
         on_activate: Callable[[Path], None],
         settle_s: float = SETTLE_S,
-        validate: Callable[[Path, float], ValidationReport] | None = None,
+        validate: Validate | None = None,
     ) -> None:
         self.directory = directory
         self.registry = ModelRegistry(directory)
@@ -58,7 +65,10 @@ class ModelLifecycle:
         self._on_rejected = on_rejected
         self._on_activate = on_activate
         self._settle_s = settle_s
-        self._validate = validate or (lambda path, budget: validate_model(path, latency_budget_ms=budget))
+        self._validate: Validate = validate or (
+            lambda path, budget, cancel: validate_isolated(path, latency_budget_ms=budget, cancel=cancel)
+        )
+        self._validating: tuple[str, threading.Event] | None = None  # the file being validated, and its cancel
         self._pending: dict[str, float] = {}  # file name -> time of its last event
         self._registry_changed = False
         self._wake = threading.Condition()
@@ -95,6 +105,8 @@ class ModelLifecycle:
     def stop(self) -> None:
         with self._wake:
             self._stopped = True
+            if self._validating is not None:
+                self._validating[1].set()  # kills the validation's process group
             self._wake.notify_all()
         if self._observer is not None:
             self._observer.stop()
@@ -112,6 +124,8 @@ class ModelLifecycle:
             return
         with self._wake:
             self._pending[candidate.name] = time.monotonic()
+            if self._validating is not None and self._validating[0] == candidate.name:
+                self._validating[1].set()  # the bytes being checked are changing: check them again once settled
             self._wake.notify_all()
 
     # ----- the lifecycle thread ---------------------------------------------------------------------
@@ -164,7 +178,19 @@ class ModelLifecycle:
         if rejection is not None and rejection.fingerprint == before:
             return
         logger.info("validating candidate model %s", path.name)
-        report = self._validate(path, self._budget_ms)
+        cancel = threading.Event()
+        with self._wake:
+            if self._stopped:
+                return
+            self._validating = (path.name, cancel)
+        try:
+            report = self._validate(path, self._budget_ms, cancel)
+        except ValidationCancelled:
+            logger.info("validation of %s cancelled (%s)", path.name, "stopping" if self._stopped else "the file changed")
+            return  # a change has queued it again; a stop needs no verdict
+        finally:
+            with self._wake:
+                self._validating = None
         try:
             changed = fingerprint(path) != before
         except FileNotFoundError:

@@ -30,17 +30,22 @@ class Alert:
     status: AlertStatus
     severity: Severity
     summary: str
-    feature: str  # the feature that drove the score, e.g. "day_residual"
-    feature_description: str  # what it means, e.g. "level 5.0x the same time one day earlier"
-    score: float  # calibrated anomaly score in [0, 1] (1 - tail probability)
+    feature: str  # the feature that drove the score, e.g. "mean16", "season"
+    feature_description: str  # why, in words, e.g. "value 523 above its 14-day range 100–480"
+    score: float  # anomaly score in [0, 1); `threshold` (0.5 by default) is where evidence suffices
     threshold: float
-    value: float | None
+    value: float | None  # the series' value at the point that fired
     query: str
     starts_at: float  # unix seconds
     ends_at: float | None  # unix seconds; None while firing (the Alertmanager lease is set on send)
     generator_url: str
     alertname: str = ALERTNAME
     annotations: dict[str, str] = field(default_factory=dict)
+    # Added with the range/shape detector; defaults keep older payloads readable.
+    reason: str = ""  # "range_break" or "shape_change"
+    feature_value: float | None = None  # the feature's value (e.g. the 16-point mean)
+    expected_min: float | None = None  # the range it was expected in
+    expected_max: float | None = None
 
     @property
     def fingerprint(self) -> tuple[tuple[str, str], ...]:
@@ -64,12 +69,23 @@ class Alert:
                 "score": f"{self.score:.6f}",
                 "severity": self.severity,
                 "query": self.query,
+                **self._evidence(),
                 **self.annotations,
             },
             "startsAt": iso_utc(self.starts_at),
             "endsAt": iso_utc(ends),
             "generatorURL": self.generator_url,
         }
+
+    def _evidence(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        if self.reason:
+            out["reason"] = self.reason
+        if self.value is not None:
+            out["value"] = f"{self.value:.6g}"
+        if self.expected_min is not None and self.expected_max is not None:
+            out["expected_range"] = f"{self.expected_min:.6g} to {self.expected_max:.6g}"
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-lines/editor payload (``fireside/alert`` params)."""

@@ -6,6 +6,8 @@
 * pending → inactive: the score drops below ``threshold`` before that.
 * firing → inactive (resolved): the score stayed below ``resolve_threshold`` (lower than
   ``threshold``: hysteresis) for ``resolve_for_seconds``.
+* Suppression: for ``suppress_seconds`` after an alert fires, the series does not go pending
+  again, so one episode (a level shift that keeps moving, a burst of spikes) is one alert.
 * A missing score (gap, NaN, no model) changes nothing: silence is not evidence either way.
 """
 
@@ -29,11 +31,12 @@ class Transition(enum.Enum):
 
 @dataclass(frozen=True)
 class AlertRule:
-    threshold: float = 0.999
-    resolve_threshold: float = 0.99
+    threshold: float = 0.5
+    resolve_threshold: float = 0.4
     for_seconds: float = 0.0
     resolve_for_seconds: float = 0.0
-    error_threshold: float = 0.99999  # at or above: severity "error", else "warning"
+    error_threshold: float = 0.9  # at or above: severity "error", else "warning"
+    suppress_seconds: float = 0.0
 
     def severity(self, score: float) -> str:
         return "error" if score >= self.error_threshold else "warning"
@@ -47,13 +50,14 @@ class AlertState:
     firing_since: float | None = None
     below_since: float | None = None
     peak_score: float = 0.0
+    suppressed_until: float = float("-inf")
 
     def observe(self, timestamp: float, score: float | None) -> Transition | None:
         if score is None or not math.isfinite(score):
             return None
         rule = self.rule
         if self.phase is Phase.INACTIVE:
-            if score >= rule.threshold:
+            if score >= rule.threshold and timestamp >= self.suppressed_until:
                 self.phase, self.pending_since, self.peak_score = Phase.PENDING, timestamp, score
                 return self._maybe_fire(timestamp)
             return None
@@ -79,6 +83,7 @@ class AlertState:
         assert self.pending_since is not None
         if timestamp - self.pending_since >= self.rule.for_seconds:
             self.phase, self.firing_since, self.below_since = Phase.FIRING, timestamp, None
+            self.suppressed_until = timestamp + self.rule.suppress_seconds
             return Transition.FIRED
         return None
 

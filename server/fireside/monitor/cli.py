@@ -25,6 +25,24 @@ from typing import Any
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
+class _MonitorParser(argparse.ArgumentParser):
+    """Takes the word after ``--query`` as the query even when it starts with ``-`` (``-up``,
+    ``-rate(x[5m])``): argparse would otherwise read it as an unknown option."""
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        args = list(sys.argv[1:] if args is None else args)
+        joined: list[str] = []
+        i = 0
+        while i < len(args):
+            if args[i] == "--query" and i + 1 < len(args) and args[i + 1].startswith("-"):
+                joined.append(f"--query={args[i + 1]}")
+                i += 2
+                continue
+            joined.append(args[i])
+            i += 1
+        return super().parse_known_args(joined, namespace)
+
+
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "monitor",
@@ -36,7 +54,11 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--prometheus", metavar="URL", help="Prometheus base URL")
     parser.add_argument("--alertmanager", metavar="URL", help="Alertmanager base URL")
     parser.add_argument("--query", metavar="PROMQL", action="append", default=None,
-                        help="a PromQL query to watch (repeatable)")
+                        help="a PromQL query to watch (repeatable; may start with '-')")
+    parser.add_argument("--insecure", action="store_true", default=None,
+                        help="do not verify TLS certificates of Prometheus and Alertmanager (warned)")
+    parser.add_argument("--max-series", type=int, dest="max_series", metavar="N",
+                        help="at most N series per query (default 1000); newer ones are skipped")
     parser.add_argument("--config", metavar="FILE", type=Path, help="TOML file ([monitor] table or top level)")
     parser.add_argument("--once", action="store_true",
                         help="train on the history, score the recent window, push and print what fires, exit")
@@ -47,6 +69,8 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--score-window", type=float, dest="score_window_seconds", metavar="SECONDS")
     parser.add_argument("--threshold", type=float, metavar="SCORE")
     parser.add_argument("--for", type=float, dest="for_seconds", metavar="SECONDS")
+    parser.add_argument("--suppress", type=float, dest="suppress_seconds", metavar="SECONDS",
+                        help="after an alert fires, that series cannot fire again for this long (default 12 h)")
     parser.add_argument("--model-dir", metavar="DIR")
     parser.add_argument("--metrics-port", type=int, metavar="PORT", help="serve /metrics on this port (0: off)")
     parser.add_argument("--metrics-host", metavar="ADDR")
@@ -55,10 +79,13 @@ def add_parser(subparsers: Any) -> None:
                         help="stop when process PID is no longer this one's parent (`fireside serve` passes its "
                              "own pid, so a server killed hard leaves no monitor behind)")
     parser.set_defaults(func=run)
+    # The subparser was built by argparse's own class; give it the one that reads `--query -x`.
+    parser.__class__ = _MonitorParser
 
 
 _FLAG_SETTINGS = ("step_seconds", "history_seconds", "interval_seconds", "score_window_seconds", "threshold",
-                  "for_seconds", "model_dir", "metrics_port", "metrics_host", "output")
+                  "for_seconds", "suppress_seconds", "max_series", "insecure", "model_dir", "metrics_port",
+                  "metrics_host", "output")
 
 
 def build_config(args: argparse.Namespace) -> tuple[Any, list[Any]]:
@@ -139,9 +166,15 @@ def run(args: argparse.Namespace) -> int:
         if jsonl:
             write({"type": "status", "state": state, "message": message})
 
-    source = PrometheusSource(config.prometheus_url)
-    alertmanager = AlertmanagerClient(config.alertmanager_url, resend_seconds=config.resend_seconds) \
-        if config.alertmanager_url else None
+    if config.insecure:
+        import urllib3
+
+        log.warning("--insecure: TLS certificates of Prometheus and Alertmanager are NOT verified")
+        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)  # said once above, not per request
+    source = PrometheusSource(config.prometheus_url, verify_tls=not config.insecure,
+                              max_response_bytes=config.max_response_bytes)
+    alertmanager = AlertmanagerClient(config.alertmanager_url, resend_seconds=config.resend_seconds,
+                                      verify_tls=not config.insecure) if config.alertmanager_url else None
     metrics = MonitorMetrics()
     if config.metrics_port:
         port = metrics.serve(config.metrics_host, config.metrics_port)

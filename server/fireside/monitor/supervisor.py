@@ -40,7 +40,7 @@ def monitor_argv(
     if config_file:
         argv += ["--config", config_file]
     for query in queries:
-        argv += ["--query", query]
+        argv.append(f"--query={query}")  # "=" keeps a query that starts with "-" a value
     return argv + list(extra)
 
 

@@ -103,12 +103,13 @@ def resolve_target(target: str) -> Target:
     return Target(file.resolve(), spec, root.resolve(), symbol or None, False)
 
 
-def default_tests_dir(path: Path) -> Path:
-    """The project's tests/ folder: next to the nearest pyproject.toml / setup.py / .git above `path`."""
+def default_tests_dir(path: Path, root: Path | None = None) -> Path:
+    """The project's tests/ folder: next to the nearest pyproject.toml / setup.py / .git above `path`; else
+    in `root` (the editor's workspace folder), else in the working directory (the command line's)."""
     for directory in [path.resolve().parent, *path.resolve().parents]:
         if any((directory / marker).exists() for marker in _PROJECT_MARKERS):
             return directory / "tests"
-    return Path.cwd() / "tests"
+    return (root or Path.cwd()) / "tests"
 
 
 def _alias(short: str) -> str:
