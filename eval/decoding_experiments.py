@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import statistics
 
-import llama_cpp
 import numpy
 from completion_eval import find_holes, similarity
 from corpus import corpus_roots
@@ -29,15 +28,9 @@ MAX_LINE_TOKENS = 32
 class Scorer:
     def __init__(self) -> None:
         self.engine = LlamaEngine(default_model_path(), context_size=4096, threads=1)
-        self.llama = self.engine._llama
 
     def log_probabilities_after(self, tokens: list[int]) -> numpy.ndarray:
-        reused = min(self.engine._shared_prefix(tokens), len(tokens) - 1)
-        self.llama.n_tokens = reused
-        self.llama.eval(tokens[reused:])
-        logits = numpy.ctypeslib.as_array(
-            llama_cpp.llama_get_logits_ith(self.llama.ctx, -1), shape=(self.engine.info.vocab_size,)
-        ).astype(numpy.float64)
+        logits = self.engine.logits_after(tokens).astype(numpy.float64)
         top = logits.max()
         return logits - top - numpy.log(numpy.exp(logits - top).sum())
 
@@ -45,9 +38,9 @@ class Scorer:
         tokens, score, pieces = [first], first_log_p, []
         token_log_p = first_log_p
         while True:
-            text = self.llama.detokenize(tokens).decode("utf-8", "ignore")
+            text = self.engine.detokenize(tokens)
             pieces.append((text.split("\n")[0], float(numpy.exp(token_log_p))))
-            if "\n" in text or len(tokens) >= MAX_LINE_TOKENS or self.engine._is_end(tokens[-1]):
+            if "\n" in text or len(tokens) >= MAX_LINE_TOKENS or self.engine.is_end(tokens[-1]):
                 return text.split("\n")[0], score, pieces
             log_p = self.log_probabilities_after(prompt + tokens)
             token = int(numpy.argmax(log_p))

@@ -69,7 +69,10 @@ class FiresideConfig:
         0, "CPU threads for the model; 0 picks one less than the cores (at most 8).", between(0, 256)
     )
     debounce_ms: int = setting(
-        50, "Milliseconds to wait after a keystroke before asking the model.", between(0, 5000)
+        0,
+        "Milliseconds to wait after a keystroke before asking the model (0: at once; the request it supersedes "
+        "stops within one model step, so waiting saves CPU, not time).",
+        between(0, 5000),
     )
     enabled_languages: tuple[str, ...] = setting(
         lambda: SUPPORTED_LANGUAGE_IDS,

@@ -46,7 +46,7 @@ def start_engine_server(log: Path) -> EngineServer:
     port = free_port()
     handle = log.open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(default_model_path()), "--host", "127.0.0.1",
+        [sys.executable, str(Path(__file__).with_name("llama_server_without_amx.py")), "--model", str(default_model_path()), "--host", "127.0.0.1",
          "--port", str(port), "--n_threads", "1", "--n_threads_batch", "1", "--n_ctx", "2048",
          "--api_key", API_KEY],
         stdout=handle, stderr=subprocess.STDOUT,

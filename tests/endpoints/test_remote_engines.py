@@ -190,7 +190,7 @@ async def test_editor_keeps_completing_when_an_endpoint_is_killed_mid_run_then_f
     text = log.read_text()
     # Every request was answered by a model (what the 270M model says may be filtered out as useless,
     # so the log's token counts are the evidence, not the items).
-    generated = [int(count) for count in re.findall(r"completion editor\.py:\d+ .*?, (\d+) tokens,", text)]
+    generated = [int(count) for count in re.findall(r"completion editor\.py:\d+ .*?, (\d+) tokens[ ,]", text)]
     assert len(generated) == version - 1, text[-3000:]
     assert all(count > 0 for count in generated), generated
     assert f"endpoint {victim.url} failed" in text

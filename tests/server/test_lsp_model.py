@@ -106,6 +106,20 @@ def test_cancel_request_stops_real_generation():
         server.close()
 
 
+def test_shutdown_while_the_model_generates_exits_cleanly():
+    """The llama context is freed on the model thread after its work stops, never under a running
+    decode (which killed the process with SIGSEGV)."""
+    server = RawServer("--debounce-ms", "0", "--max-tokens", "400")
+    server.initialize()
+    server.wait_for(lambda m: m.get("method") == "fireside/status" and m["params"]["state"] == "ready", timeout=60)
+    server.open(URI, "class Matrix:\n    \"\"\"A dense matrix of floats.\"\"\"\n\n    def __init__(self, rows):\n        \n")
+    server.request(
+        "textDocument/inlineCompletion",
+        {"textDocument": {"uri": URI}, "position": {"line": 4, "character": 8}, "context": {"triggerKind": 1}},
+    )
+    assert server.close() == 0, "".join(server.stderr_lines[-20:])
+
+
 def _corrupt_model(tmp_path: Path) -> Path:
     path = tmp_path / "corrupt.gguf"
     path.write_bytes(b"GGUF" + os.urandom(4096))

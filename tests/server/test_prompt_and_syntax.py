@@ -1,5 +1,9 @@
 """Prompt windows are anchored (keystrokes share a prefix) and syntax at the cursor is read right."""
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fireside.completion import prompt as prompt_module
 from fireside.completion.prompt import WINDOW_STEP_LINES, FimTokens, build_prompt
 from fireside.completion.types import CompletionRequest
 from fireside.context.languages import LANGUAGES, language_for
@@ -34,15 +38,36 @@ def test_window_start_is_stable_while_typing():
     assert second.tokens[: len(first.tokens)] == first.tokens
 
 
-def test_fim_prompt_orders_prefix_suffix_middle():
-    text = "def f():\n    return 1\n"
-    offset = text.index("return")
+def decoded(tokens: list[int]) -> str:
+    return "".join(chr(t) if t < 900 else f"<{t}>" for t in tokens[1:])
+
+
+def test_fim_prompt_orders_prefix_suffix_middle_with_the_cursor_line_in_the_middle():
     fim = FimTokens(prefix=900, suffix=901, middle=902)
+    above = "".join(f"x{i} = {i}\n" for i in range(10))  # lines 0-9: the middle starts at line 8
+    text = above + "def f():\n    return 1\n"
+    offset = text.index("1\n", len(above))
     prompt = build_prompt(request(text, offset), CharTokenizer(), budget_tokens=400, fim=fim)
-    assert prompt.tokens[1] == 900
-    assert prompt.tokens[-1] == 902
-    assert 901 in prompt.tokens
-    assert prompt.suffix_text.startswith("return 1")
+    lines_0_to_7 = "".join(f"x{i} = {i}\n" for i in range(8))
+    middle = "x8 = 8\nx9 = 9\ndef f():\n    return "
+    assert decoded(prompt.tokens) == f"<900># Path: m.py\n{lines_0_to_7}<901>1\n<902>{middle}"
+    assert prompt.suffix_text.startswith("1")
+    assert prompt.prefix_text.endswith("def f():\n    return ")
+
+
+def test_typing_and_new_lines_only_append_to_a_fim_prompt():
+    fim = FimTokens(prefix=900, suffix=901, middle=902)
+    lines = [f"value_{i} = {i}\n" for i in range(300)]
+    head, tail = "".join(lines[:145]), "".join(lines[145:])  # the middle starts at line 144
+    previous = None
+    for typed in ("", "r", "re", "res", "result = ", "result = v", "result = v\n", "result = v\n    r"):
+        text = head + typed + "\n" + tail
+        prompt = build_prompt(request(text, len(head) + len(typed)), CharTokenizer(), budget_tokens=1200, fim=fim)
+        if previous is not None:
+            shared = next((i for i, (a, b) in enumerate(zip(previous, prompt.tokens)) if a != b), len(previous))
+            assert shared >= len(previous) - 1  # only the line's last token may change (here: none)
+            assert prompt.tokens.index(902) == previous.index(902)
+        previous = prompt.tokens
 
 
 def test_enclosing_scopes_and_multiline_decision():
@@ -171,7 +196,8 @@ def test_repository_layout_puts_other_files_first_then_the_current_file_in_fim_o
         "<F>shop/catalog.py\nclass Catalog:\n    def get(self, sku): ...\n"
         "<F>shop/prices.py\ndef price_of(item): ...\n"
         "<F>m.py\n"
-        f"<P>{SHOP_TEXT}<S>\nprint(item)\n<M>"
+        # the cursor's line and those above it since the last multiple of 8 follow <M>
+        f"<P><S>\nprint(item)\n<M>{SHOP_TEXT}"
     )
     assert "# Path" not in prompt.prefix_text  # the path is in the file separator, not a comment
 
@@ -184,7 +210,7 @@ def test_fim_without_repository_tokens_keeps_definitions_as_comments_inside_the_
     rendered = _render(prompt.tokens)
     assert rendered.startswith("<P># Path: shop/catalog.py\nclass Catalog:")
     assert "<R>" not in rendered and "<F>" not in rendered
-    assert rendered.endswith(f"# Path: m.py\n{SHOP_TEXT}<S>\nprint(item)\n<M>")
+    assert rendered.endswith(f"# Path: m.py\n<S>\nprint(item)\n<M>{SHOP_TEXT}")
 
 
 def test_repository_format_can_be_switched_off():
@@ -212,3 +238,21 @@ def test_repository_prompt_stays_a_prefix_while_typing_and_fits_the_budget():
     assert "<F>m.py\n<P>from shop.catalog import Catalog\ntotal_" in rendered
     prefix_part = first.tokens[: first.tokens.index(901)]
     assert second.tokens[: len(prefix_part)] == prefix_part
+
+
+def _anchor_by_listing_lines(prefix: str, earliest: int) -> int:
+    """The window anchor, as it was first written: list every line start, take the first at or
+    after ``earliest``, round its index up to a step."""
+    starts = [0] + [i + 1 for i, char in enumerate(prefix) if char == "\n"]
+    for index, start in enumerate(starts):
+        if start >= earliest:
+            anchored = -(-index // prompt_module.WINDOW_STEP_LINES) * prompt_module.WINDOW_STEP_LINES
+            return starts[-1] if anchored >= len(starts) else starts[anchored]
+    return starts[-1]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.integers(0, 5), max_size=120), st.integers(-3, 400))
+def test_the_window_anchor_is_found_without_listing_every_line(line_lengths, earliest):
+    prefix = "".join("x" * length + "\n" for length in line_lengths[:-1]) + "y" * (line_lengths[-1] if line_lengths else 0)
+    assert prompt_module._anchor_at_or_after(prefix, earliest) == _anchor_by_listing_lines(prefix, earliest)

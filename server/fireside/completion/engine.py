@@ -1,28 +1,35 @@
 """The local model: loading a GGUF with llama-cpp-python, tokenising, generating with KV reuse.
 
 One ``LlamaEngine`` owns one llama context and must only be used from one thread at a time (the
-completion service's worker). ``generate`` reuses the KV cache for the longest prompt prefix shared
-with the previous call (llama-cpp-python's ``Llama.generate`` does the prefix match), so a keystroke
-only evaluates the tokens that changed.
+completion service's worker). A new prompt keeps the KV cache of the prefix it shares with the
+previous one, so a keystroke evaluates only the tokens from the first change on (``kv_context``;
+moving later chunks is possible but off, see ``LlamaEngine``); generation is greedy, with
+prompt-lookup drafts verified several tokens per model call (``decoding``).
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+import numpy
+
+from fireside.completion.decoding import Drafter, GreedyChooser, NoDrafts, PromptLookupDrafter, TokenChooser, decode
+from fireside.completion.kv_context import ContextError, KvContext
+from fireside.completion.kv_reuse import common_prefix
 from fireside.completion.prompt import FimTokens
 
 logger = logging.getLogger(__name__)
 
 GGUF_MAGIC = b"GGUF"
-# Prompt tokens evaluated between two looks at the cancel flag: a new keystroke or $/cancelRequest
-# never waits for a whole long prompt (~1k tokens, seconds on 2 cores) to be evaluated first.
-PROMPT_CHUNK_TOKENS = 64
+TOKENIZE_CACHE_ENTRIES = 8
+TOKENIZE_CACHE_MIN_CHARS = 512
 
 
 class ModelLoadError(Exception):
@@ -47,6 +54,18 @@ class Generation:
     generated_tokens: int
     stopped_by: str  # "eos", "limit", "stop", "cancelled", "unavailable" (no remote engine, no fall-back)
     seconds: float
+    # What the local engine did (zero for the others): prompt tokens evaluated and, of the reused
+    # ones, moved to a new position; model calls after the prompt; draft tokens verified and kept;
+    # close calls decoded again on their own; batched cache entries evaluated again one by one.
+    evaluated_tokens: int = 0
+    moved_tokens: int = 0
+    prompt_seconds: float = 0.0
+    steps: int = 0
+    drafted_tokens: int = 0
+    accepted_tokens: int = 0
+    rechecked: int = 0
+    recomputed: int = 0
+    tokens: tuple[int, ...] = ()
 
 
 class Engine(Protocol):
@@ -100,11 +119,10 @@ def check_gguf_file(path: Path) -> None:
         raise ModelLoadError(f"not a GGUF model file (bad header): {path}")
 
 
-def _fim_tokens(llama) -> FimTokens | None:  # noqa: ANN001 - llama_cpp.Llama
+def _fim_tokens(vocab) -> FimTokens | None:  # noqa: ANN001 - llama_vocab_p
     """FIM token ids from the GGUF (llama.cpp reads them from metadata or known token texts)."""
     import llama_cpp
 
-    vocab = llama_cpp.llama_model_get_vocab(llama.model)
     ids = (
         llama_cpp.llama_vocab_fim_pre(vocab),
         llama_cpp.llama_vocab_fim_suf(vocab),
@@ -118,34 +136,91 @@ def _fim_tokens(llama) -> FimTokens | None:  # noqa: ANN001 - llama_cpp.Llama
     return FimTokens(*ids, *(token if token >= 0 and min(repository) >= 0 else None for token in repository))
 
 
+def _amx_kernels_in_use() -> bool:
+    """Whether this llama.cpp build would run its AMX matrix kernels here. They crash (a segfault in
+    ggml_backend_amx_mul_mat, for every model) inside the virtual machines this project runs on,
+    whose CPUs advertise AMX; with the extra buffer types off, the AVX kernels run instead (and the
+    weight repacking, which rides on the same switch, is lost: a build without AMX keeps it)."""
+    import llama_cpp
+
+    return b"AMX_INT8 = 1" in llama_cpp.llama_print_system_info()
+
+
+_backend_ready = False
+
+
+def _init_backend() -> None:
+    global _backend_ready
+    import llama_cpp
+
+    if not _backend_ready:
+        # llama.cpp's log lines go to stderr through llama-cpp-python's callback unless its logger
+        # says otherwise; only errors are worth the server's log.
+        logging.getLogger("llama-cpp-python").setLevel(logging.ERROR)
+        llama_cpp.llama_backend_init()
+        _backend_ready = True
+
+
 class LlamaEngine:
-    def __init__(self, path: Path, *, context_size: int, threads: int) -> None:
+    """A GGUF model and one llama context with KV reuse (``KvContext``) and speculative greedy
+    decoding (``decoding.decode``).
+
+    ``move_chunks`` (off by default) also keeps cached chunks that reappear later in a new prompt,
+    moved to their new positions. Their cells keep what they computed in the old context, and for
+    the text right after the cursor that is decisive: measured on real holes (eval/kv_reuse_eval.py),
+    a FIM suffix moved past one typed character makes the model repeat its previous completion,
+    typed character included. Prefix reuse is exact, so the prompt's layout decides what a
+    keystroke costs.
+
+    ``speculative`` (off by default) drafts tokens by prompt lookup and verifies them in batches.
+    Measured on 2 cores (eval/speculation.py, eval/latency.py) it keeps about half the drafted
+    tokens yet runs at 0.8-0.9x plain greedy: a batch costs ~3 one-token calls here, and llama.cpp's
+    batched numbers differ from one-token ones enough that exact greedy output needs close calls
+    decided again one token at a time. It is there for hardware where batches are cheap."""
+
+    def __init__(
+        self, path: Path, *, context_size: int, threads: int, speculative: bool = False, move_chunks: bool = False
+    ) -> None:
         import llama_cpp
+        from llama_cpp import _internals
 
         check_gguf_file(path)
+        _init_backend()
+        params = llama_cpp.llama_model_default_params()
+        params.use_extra_bufts = not _amx_kernels_in_use()
         try:
-            self._llama = llama_cpp.Llama(
-                model_path=str(path),
-                n_ctx=context_size,
-                n_threads=threads,
-                n_threads_batch=threads,
-                n_batch=512,
-                verbose=False,
-            )
+            self._model = _internals.LlamaModel(path_model=str(path), params=params, verbose=False)
         except Exception as error:  # llama.cpp reports every load failure as a ValueError
             raise ModelLoadError(f"llama.cpp could not load {path}: {error}") from error
-        metadata = self._llama.metadata
-        self._vocab = llama_cpp.llama_model_get_vocab(self._llama.model)
+        try:
+            self._context = KvContext(self._model.model, context_size=context_size, threads=threads)
+        except ContextError as error:
+            self._model.close()
+            raise ModelLoadError(f"llama.cpp could not load {path}: {error}") from error
+        self._llama_cpp = llama_cpp
+        self._vocab = self._model.vocab
+        metadata = self._model.metadata()
+        architecture = metadata.get("general.architecture", "unknown")
         self.info = ModelInfo(
             path=str(path),
             name=metadata.get("general.name", path.stem),
-            architecture=metadata.get("general.architecture", "unknown"),
-            context_length=int(metadata.get(f"{metadata.get('general.architecture')}.context_length", 0) or 0),
-            fim=_fim_tokens(self._llama),
+            architecture=architecture,
+            context_length=int(metadata.get(f"{architecture}.context_length", 0) or 0),
+            fim=_fim_tokens(self._vocab),
             vocab_size=int(llama_cpp.llama_vocab_n_tokens(self._vocab)),
         )
         self._context_size = context_size
         self._add_bos = bool(llama_cpp.llama_vocab_get_add_bos(self._vocab))
+        self._pieces: dict[int, bytes] = {}
+        self._tokenized: OrderedDict[str, tuple[int, ...]] = OrderedDict()
+        self.speculative = speculative
+        self.move_chunks = move_chunks
+        self.draft_options: dict[str, int] = {}  # PromptLookupDrafter's n-gram sizes and draft length
+        self.make_drafter: Callable[[], Drafter] | None = None  # another source of drafts (eval/draft_model.py)
+        self.chooser: TokenChooser = GreedyChooser()
+        fim = self.info.fim
+        self._never_drafted = frozenset((fim.prefix, fim.suffix, fim.middle) if fim else ())
+        self.last_run: Generation | None = None  # for logs and benchmarks
 
     @property
     def context_size(self) -> int:
@@ -153,47 +228,69 @@ class LlamaEngine:
 
     @property
     def start_tokens(self) -> list[int]:
-        return [self._llama.token_bos()] if self._add_bos else []
+        return [int(self._llama_cpp.llama_vocab_bos(self._vocab))] if self._add_bos else []
+
+    @property
+    def cached_tokens(self) -> list[int]:
+        """What the KV cache holds, position by position (a copy)."""
+        return list(self._context.tokens)
 
     def tokenize(self, text: str) -> list[int]:
-        return self._llama.tokenize(text.encode("utf-8", "surrogatepass"), add_bos=False, special=False)
+        # Successive keystrokes tokenize the same long texts again (the lines above the cursor's, the
+        # suffix): ~2 ms each for a 6k-character window, so the last few are remembered.
+        cached = self._tokenized.get(text)
+        if cached is not None:
+            self._tokenized.move_to_end(text)
+            return list(cached)
+        tokens = self._tokenize(text)
+        if len(text) >= TOKENIZE_CACHE_MIN_CHARS:
+            self._tokenized[text] = tuple(tokens)
+            if len(self._tokenized) > TOKENIZE_CACHE_ENTRIES:
+                self._tokenized.popitem(last=False)
+        return tokens
 
-    def _is_end(self, token: int) -> bool:
-        import llama_cpp
+    def _tokenize(self, text: str) -> list[int]:
+        # llama_tokenize directly: llama-cpp-python's helper allocates a buffer of the model's whole
+        # training context (32k tokens) on every call. A token is never shorter than a byte.
+        data = text.encode("utf-8", "surrogatepass")
+        size = len(data) + 8
+        buffer = (self._llama_cpp.llama_token * size)()
+        count = self._llama_cpp.llama_tokenize(self._vocab, data, len(data), buffer, size, False, False)
+        if count < 0:  # cannot happen with a byte per token, but llama.cpp says how many it needs
+            buffer = (self._llama_cpp.llama_token * -count)()
+            count = self._llama_cpp.llama_tokenize(self._vocab, data, len(data), buffer, -count, False, False)
+        return list(buffer[:count])
 
-        return bool(llama_cpp.llama_vocab_is_eog(self._vocab, token))
+    def detokenize(self, tokens: Sequence[int]) -> str:
+        return b"".join(self._piece(token) for token in tokens).decode("utf-8", "ignore")
 
-    def _greedy_next(self) -> int:
-        """The most likely next token after everything evaluated so far."""
-        import llama_cpp
-        import numpy
+    def _piece(self, token: int) -> bytes:
+        piece = self._pieces.get(token)
+        if piece is None:
+            buffer = ctypes.create_string_buffer(64)
+            size = self._llama_cpp.llama_token_to_piece(self._vocab, token, buffer, len(buffer), 0, False)
+            piece = buffer.raw[: max(0, size)]
+            self._pieces[token] = piece
+        return piece
 
-        logits = numpy.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(self._llama.ctx, -1), shape=(self.info.vocab_size,))
-        return int(numpy.argmax(logits))
+    def is_end(self, token: int) -> bool:
+        return bool(self._llama_cpp.llama_vocab_is_eog(self._vocab, token))
 
-    def _shared_prefix(self, tokens: Sequence[int]) -> int:
-        cached = self._llama._input_ids[: self._llama.n_tokens]
-        shared = 0
-        for old, new in zip(cached, tokens):
-            if old != new:
-                break
-            shared += 1
-        return shared
+    def set_threads(self, threads: int) -> None:
+        self._context.set_threads(threads)
 
-    def _evaluate_prompt(self, tokens: Sequence[int], reused: int, cancelled: Callable[[], bool]) -> bool:
-        """Evaluate all but the last prompt token in cancellable chunks (``generate`` then finds
-        them cached and decodes only the last one). False when cancelled midway."""
-        llama = self._llama
-        # eval() drops the KV cache beyond n_tokens; the last prompt token is always decoded again so
-        # that the logits are for this prompt, never left over from an earlier generation.
-        reused = min(reused, len(tokens) - 1)
-        llama.n_tokens = reused
-        end = len(tokens) - 1
-        for start in range(reused, end, PROMPT_CHUNK_TOKENS):
-            if cancelled():
-                return False
-            llama.eval(list(tokens[start : min(end, start + PROMPT_CHUNK_TOKENS)]))
-        return True
+    def reset(self) -> None:
+        """Forget the KV cache: the next prompt is evaluated from scratch (benchmarks, tests)."""
+        self._context.clear()
+
+    def close(self) -> None:
+        self._context.close()
+        self._model.close()
+
+    def logits_after(self, tokens: Sequence[int]) -> numpy.ndarray:
+        """The logits for the token after ``tokens`` (a copy), with the KV cache reused."""
+        self._context.prepare(tokens, cancelled=lambda: False, move_chunks=self.move_chunks)
+        return numpy.array(self._context.logits(-1))
 
     def run(
         self,
@@ -205,37 +302,53 @@ class LlamaEngine:
     ) -> Generation:
         started = time.perf_counter()
         max_tokens = room_for(max_tokens, self._context_size, len(prompt_tokens))
-        reused = self._shared_prefix(prompt_tokens)
-        generated: list[int] = []
-        text = ""
-        stopped_by = "limit"
-        if (early := nothing_to_generate(len(prompt_tokens), max_tokens, reused, cancelled)) is not None:
+        shared = common_prefix(self._context.tokens, prompt_tokens)
+        if (early := nothing_to_generate(len(prompt_tokens), max_tokens, shared, cancelled)) is not None:
             return early
-        if not self._evaluate_prompt(prompt_tokens, reused, cancelled):
-            return Generation("", len(prompt_tokens), reused, 0, "cancelled", time.perf_counter() - started)
-        # Greedy decoding (completions must be deterministic for the same context) with our own loop:
-        # llama-cpp-python's generate() runs its sampler chain over Gemma's 262k-entry vocabulary in
-        # Python for every token, which measured 5-10x slower per token than eval() + argmax here.
-        self._llama.eval(list(prompt_tokens[-1:]))
-        while True:
-            token = self._greedy_next()
-            if self._is_end(token):
-                stopped_by = "eos"
-                break
-            generated.append(token)
-            text = self._llama.detokenize(generated).decode("utf-8", "ignore")
-            cut = stop_at(text)
-            if cut is not None:
-                text = text[:cut]
-                stopped_by = "stop"
-                break
-            if cancelled():
-                stopped_by = "cancelled"
-                break
-            if len(generated) >= max_tokens or self._llama.n_tokens >= self._context_size:
-                break
-            self._llama.eval([token])
-        return Generation(text, len(prompt_tokens), reused, len(generated), stopped_by, time.perf_counter() - started)
+        prepared = self._context.prepare(prompt_tokens, cancelled, move_chunks=self.move_chunks)
+        prompt_seconds = time.perf_counter() - started
+        if prepared is None:
+            generation = Generation("", len(prompt_tokens), shared, 0, "cancelled", prompt_seconds, prompt_seconds=prompt_seconds)
+            self.last_run = generation
+            return generation
+        drafter = self._new_drafter()
+        drafter.start(prompt_tokens)
+        decoded = decode(
+            self._context,
+            chooser=self.chooser,
+            drafter=drafter,
+            max_tokens=max_tokens,
+            is_end=self.is_end,
+            detokenize=self.detokenize,
+            stop_at=stop_at,
+            cancelled=cancelled,
+        )
+        generation = Generation(
+            decoded.text,
+            len(prompt_tokens),
+            prepared.reused,
+            len(decoded.tokens),
+            decoded.stopped_by,
+            time.perf_counter() - started,
+            evaluated_tokens=prepared.evaluated,
+            moved_tokens=prepared.moved,
+            prompt_seconds=prompt_seconds,
+            steps=decoded.steps,
+            drafted_tokens=decoded.drafted,
+            accepted_tokens=decoded.accepted,
+            rechecked=decoded.rechecked,
+            recomputed=decoded.recomputed,
+            tokens=tuple(decoded.tokens),
+        )
+        self.last_run = generation
+        return generation
+
+    def _new_drafter(self) -> Drafter:
+        if not self.speculative:
+            return NoDrafts()
+        if self.make_drafter is not None:
+            return self.make_drafter()
+        return PromptLookupDrafter(never=self._never_drafted, **self.draft_options)
 
     def generate(self, prompt: str, *, max_tokens: int, stop: Sequence[str] = ()) -> str:
         """Plain text in, text out (used by test generation); stops at any of ``stop``."""

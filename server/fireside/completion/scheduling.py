@@ -1,44 +1,61 @@
-"""When to ask the model: debounce that adapts to typing speed and to how long the model takes."""
+"""When to ask the model, and where each request's time went.
+
+A keystroke asks at once (after ``debounceMs``, 0 by default): the request before it is superseded
+and stops within one graph node of the model (``KvContext``'s abort callback), a prefetch gives way
+the same way, so nothing piles up on the model thread and there is nothing to wait for. (An earlier
+debounce grew towards the typing interval while the model was slower than the typing; with
+superseded work stopping at once it only added latency.)
+
+``RequestClock`` stamps a request as it goes: it arrived, its debounce ended, the model thread
+took it, the model thread finished. Queue time is everything before the model thread took it.
+"""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
-EMA_WEIGHT = 0.3
-MAX_DEBOUNCE_MS = 1000.0
 PAUSE_MS = 400.0  # no keystroke for this long: the user paused, prefetch at the cursor
-TYPING_GAP_MS = 2000.0  # longer gaps are pauses, not typing speed
 
 
-def _ema(old: float | None, new: float) -> float:
-    return new if old is None else (1 - EMA_WEIGHT) * old + EMA_WEIGHT * new
+def _now() -> float:
+    return time.perf_counter()
 
 
 @dataclass
-class TypingTracker:
-    """Keystroke intervals and model latency, as exponential moving averages."""
+class RequestClock:
+    arrived: float = field(default_factory=_now)
+    debounced: float | None = None
+    started: float | None = None  # on the model thread
+    finished: float | None = None  # on the model thread
 
-    typing_interval_ms: float | None = None
-    model_latency_ms: float | None = None
-    _last_change: dict[str, float] = field(default_factory=dict)
+    def mark_debounced(self) -> None:
+        self.debounced = _now()
 
-    def keystroke(self, uri: str, now_ms: float) -> None:
-        last = self._last_change.get(uri)
-        self._last_change[uri] = now_ms
-        if last is not None and 0 < now_ms - last < TYPING_GAP_MS:
-            self.typing_interval_ms = _ema(self.typing_interval_ms, now_ms - last)
+    def mark_started(self) -> None:
+        self.started = _now()
 
-    def completed(self, latency_ms: float) -> None:
-        self.model_latency_ms = _ema(self.model_latency_ms, latency_ms)
+    def mark_finished(self) -> None:
+        self.finished = _now()
 
-    def forget(self, uri: str) -> None:
-        self._last_change.pop(uri, None)
+    @staticmethod
+    def _ms(start: float | None, end: float | None) -> float:
+        return 0.0 if start is None or end is None else max(0.0, (end - start) * 1000)
 
-    def debounce_ms(self, base_ms: float) -> float:
-        """``base_ms`` while the model keeps up with the typing; longer while it cannot, so that
-        requests go out when the user pauses instead of piling up behind each other."""
-        if base_ms <= 0 or self.typing_interval_ms is None or self.model_latency_ms is None:
-            return base_ms
-        if self.model_latency_ms <= self.typing_interval_ms:
-            return base_ms
-        return min(max(base_ms, 1.5 * self.typing_interval_ms), max(base_ms, MAX_DEBOUNCE_MS))
+    @property
+    def debounce_ms(self) -> float:
+        return self._ms(self.arrived, self.debounced)
+
+    @property
+    def queue_ms(self) -> float:
+        """From arrival until the model thread took the request: the debounce, and any work the
+        model thread had to finish or give up first."""
+        return self._ms(self.arrived, self.started)
+
+    @property
+    def worker_ms(self) -> float:
+        """On the model thread: syntax, prompt, model, clean-up."""
+        return self._ms(self.started, self.finished)
+
+    def round_trip_ms(self) -> float:
+        return self._ms(self.arrived, _now())

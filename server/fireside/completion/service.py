@@ -1,13 +1,15 @@
 """The completion service: one dedicated worker thread owns the model.
 
-Requests from the event loop are queued to that thread. A newer request for the same document
-supersedes the older one (the older one stops at its next token, or never starts), and a cancelled
-request (``$/cancelRequest``) stops generating at the next token.
+Requests from the event loop are queued to that thread. A newer completion request supersedes every
+older one (the user types in one place; the older one stops within one graph node of the model, or
+never starts), a prefetch gives way to any request, and a cancelled request (``$/cancelRequest``)
+stops the same way. So a keystroke waits for nothing but the model thread's current graph node.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import enum
 import logging
 import threading
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from fireside.completion.cache import CompletionCache
 from fireside.completion.engine import Engine, ModelLoadError
 from fireside.completion.pipeline import complete
+from fireside.completion.scheduling import RequestClock
 from fireside.completion.types import Completion, CompletionRequest
 from fireside.config import FiresideConfig
 from fireside.context.index import WorkspaceIndex
@@ -120,20 +123,22 @@ class CompletionService:
     def engine(self) -> Engine | None:
         return self._engine
 
-    async def complete(self, request: CompletionRequest, config: FiresideConfig) -> Completion | None:
-        """The completion at the cursor, or None when there is no model or the request was superseded."""
+    async def complete(
+        self, request: CompletionRequest, config: FiresideConfig, clock: RequestClock | None = None
+    ) -> Completion | None:
+        """The completion at the cursor, or None when there is no model or the request was superseded.
+        ``clock`` gets the times the model thread took and finished the request."""
         if self._engine is None:
             return None
         hit = self.peek(request)
         if hit is not None:
             return hit
         self.cancel_prefetches()
+        for previous in self._latest.values():
+            previous.set()  # superseded: the user asked again (here or in another document)
         cancel = threading.Event()
-        previous = self._latest.get(request.uri)
-        if previous is not None:
-            previous.set()  # superseded: a newer request for the same document arrived
         self._latest[request.uri] = cancel
-        future = self._executor.submit(self._run, request, config, cancel)
+        future = self._executor.submit(self._run, request, config, cancel, clock or RequestClock())
         try:
             return await asyncio.wrap_future(future)
         except asyncio.CancelledError:
@@ -164,7 +169,8 @@ class CompletionService:
 
         def run() -> None:
             try:
-                self._run(request, config, cancel)
+                if self._cache.lookup(request) is None:  # a request may have answered it meanwhile
+                    self._run(request, config, cancel)
             except Exception:
                 logger.debug("prefetch failed", exc_info=True)
             finally:
@@ -188,7 +194,11 @@ class CompletionService:
         self.supersede(uri)
         self._trees.forget(uri)
 
-    def _run(self, request: CompletionRequest, config: FiresideConfig, cancel: threading.Event) -> Completion | None:
+    def _run(
+        self, request: CompletionRequest, config: FiresideConfig, cancel: threading.Event, clock: RequestClock | None = None
+    ) -> Completion | None:
+        if clock is not None:
+            clock.mark_started()
         engine = self._engine
         if engine is None or cancel.is_set():
             return None
@@ -203,6 +213,17 @@ class CompletionService:
             workspace_root=self.workspace_root,
             trees=self._trees,
         )
+        run = getattr(engine, "last_run", None)  # the local engine's own figures
+        if clock is not None:
+            clock.mark_finished()
+            completion = dataclasses.replace(
+                completion,
+                queue_ms=clock.queue_ms,
+                worker_ms=clock.worker_ms,
+                evaluated_tokens=getattr(run, "evaluated_tokens", 0),
+                drafted_tokens=getattr(run, "drafted_tokens", 0),
+                accepted_tokens=getattr(run, "accepted_tokens", 0),
+            )
         if completion.stopped_by == "unavailable":  # every remote engine down: ask again next time
             logger.info("no engine available for this completion")
         elif completion.stopped_by == "cancelled":
@@ -221,8 +242,16 @@ class CompletionService:
     def shutdown(self) -> None:
         for event in [*self._latest.values(), *self._prefetches]:
             event.set()
-        self._close(self._engine)
+        engine, self._engine = self._engine, None
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+        def close_when_idle() -> None:
+            # Freeing a llama context under a running decode would crash the process: wait for the
+            # model thread to finish what it is doing (cancelled, so at once).
+            self._executor.shutdown(wait=True)
+            self._close(engine)
+
+        threading.Thread(target=close_when_idle, name="fireside-model-close").start()
 
 
 def serving_engine_factory(local_factory: EngineFactory) -> EngineFactory:

@@ -33,3 +33,10 @@ class Completion:
     generated_tokens: int
     stopped_by: str  # "eos", "limit", "stop", "cancelled"
     model_ms: float  # time spent in the model (prompt evaluation + generation)
+    # Filled in by the completion service: waiting for the model thread (debounce included) and the
+    # whole stay on it; prompt tokens evaluated; draft tokens verified and kept (speculative decoding).
+    queue_ms: float = 0.0
+    worker_ms: float = 0.0
+    evaluated_tokens: int = 0
+    drafted_tokens: int = 0
+    accepted_tokens: int = 0

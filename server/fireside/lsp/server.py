@@ -10,7 +10,6 @@ import asyncio
 import hashlib
 import logging
 import os
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,7 +19,7 @@ from pygls.lsp.server import LanguageServer
 
 from fireside import __version__, protocol
 from fireside.addresses import may_carry_secret
-from fireside.completion.scheduling import PAUSE_MS, TypingTracker
+from fireside.completion.scheduling import PAUSE_MS, RequestClock
 from fireside.completion.service import CompletionService, EngineFactory, ModelState, ModelStatus
 from fireside.completion.types import Completion
 from fireside.config import FiresideConfig, merge_config, without_restricted
@@ -60,7 +59,6 @@ class FiresideServer(LanguageServer):
         self._told: set[str] = set()
         self._loading: asyncio.Task[ModelStatus] | None = None
         self._request_generation: dict[str, int] = {}
-        self.typing = TypingTracker()
         self.monitor: Any = None  # fireside.monitor.supervisor.MonitorSupervisor while configured
         self._monitor_argv: list[str] | None = None
         self._alert_status: dict[tuple[tuple[str, str], ...], str] = {}
@@ -248,6 +246,7 @@ class FiresideServer(LanguageServer):
         return convert.encoding_of(self.workspace.position_encoding)
 
     async def complete_at(self, uri: str, position: types.Position) -> tuple[Document, int, Completion | None] | None:
+        clock = RequestClock()
         target = self.completable(uri, position)
         if target is None:
             return None
@@ -258,9 +257,9 @@ class FiresideServer(LanguageServer):
         cached = self.completions.peek(convert.completion_request(document, offset, self.config, self.root))
         if cached is not None:
             return document, offset, cached  # typing through the suggestion: no debounce, no model
-        debounce = self.typing.debounce_ms(self.config.debounce_ms)
-        if debounce:
-            await asyncio.sleep(debounce / 1000)
+        if self.config.debounce_ms:
+            await asyncio.sleep(self.config.debounce_ms / 1000)
+        clock.mark_debounced()
         if self._request_generation.get(uri) != generation or document.version != version:
             return None  # superseded while debouncing
         if not await self.model_ready():
@@ -270,15 +269,17 @@ class FiresideServer(LanguageServer):
             return None
         document, offset = target
         request = convert.completion_request(document, offset, self.config, self.root)
-        started = time.perf_counter()
-        completion = await self.completions.complete(request, self.config)
-        if completion is not None and completion.stopped_by not in ("cancelled", "exact", "typing-through"):
-            self.typing.completed((time.perf_counter() - started) * 1000)
+        completion = await self.completions.complete(request, self.config, clock)
         if completion is not None:
+            # queue: before the model thread took it (debounce included); worker: on the model thread
+            # (syntax, prompt, model, clean-up); round trip: this handler, arrival to answer.
             logger.info(
-                "completion %s:%s %d chars, prompt %d (reused %d), %d tokens, %.0f ms model, stop: %s",
+                "completion %s:%s %d chars, prompt %d (reused %d, evaluated %d), %d tokens (drafts %d/%d kept), "
+                "queue %.0f ms (debounce %.0f), model %.0f ms, worker %.0f ms, round trip %.0f ms, stop: %s",
                 convert.path_hint(uri, self.root), position.line, len(completion.text), completion.prompt_tokens,
-                completion.reused_tokens, completion.generated_tokens, completion.model_ms, completion.stopped_by,
+                completion.reused_tokens, completion.evaluated_tokens, completion.generated_tokens,
+                completion.accepted_tokens, completion.drafted_tokens, completion.queue_ms, clock.debounce_ms,
+                completion.model_ms, completion.worker_ms, clock.round_trip_ms(), completion.stopped_by,
             )
         return document, offset, completion
 
@@ -541,7 +542,6 @@ def create_server(engine_factory: EngineFactory, cli_settings: Mapping[str, Any]
             else:
                 document.replace_all(change.text)
                 cursor = None
-        ls.typing.keystroke(document.uri, time.monotonic() * 1000)
         if cursor is not None:
             ls.schedule_pause_prefetch(document.uri, cursor)
         document.version = params.text_document.version
@@ -553,7 +553,6 @@ def create_server(engine_factory: EngineFactory, cli_settings: Mapping[str, Any]
     def on_close(ls: FiresideServer, params: types.DidCloseTextDocumentParams) -> None:
         ls.completions.close(params.text_document.uri)
         ls.documents.close(params.text_document.uri)
-        ls.typing.forget(params.text_document.uri)
         if (task := ls._pause_tasks.pop(params.text_document.uri, None)) is not None:
             task.cancel()
         if (path := uri_to_path(params.text_document.uri)) is not None:
