@@ -319,3 +319,22 @@ def test_a_one_line_completion_keeps_the_closers_of_its_own_line():
     completion = complete(FakeEngine(text="true},\n"), request, max_prompt_tokens=3000, context_size=4096,
                           cancelled=lambda: False)
     assert completion.text == "true},"
+
+
+@pytest.mark.parametrize("language_id", ["c", "cpp"])
+def test_a_preprocessor_conditional_is_unfinished_until_its_endif(language_id):
+    """`#if X` alone does not parse (it needs its `#endif`): the stop waits for the rest of the
+    conditional, as for an open bracket, instead of dropping the completion at its first line."""
+    source = "int exists(const char *p) {\n  int result = 0;\n  |\n  return result;\n}\n"
+    text, offset = source.replace("|", ""), source.index("|")
+    spec = LANGUAGES[language_id]
+    splice = CompletionSplice(spec, reparse(spec, None, text.encode()), offset, text)
+    stop = SyntaxAwareStop(CursorLine.from_text(text, offset, spec.style), True, splice)
+    # Directives at column 0 inside an indented body are not a dedent either.
+    generated = "#ifdef _WIN32\n  result = 1;\n#else\n  result = 2;\n#endif\n  return result;\n}\n"
+    cuts = [(end, cut) for end in range(1, len(generated) + 1) if (cut := stop(generated[:end])) is not None]
+    assert cuts, "the completion reaches the line below the cursor: the stop must come"
+    end, cut = cuts[0]
+    assert generated[:cut] == "#ifdef _WIN32\n  result = 1;\n#else\n  result = 2;\n#endif"
+    assert spec.style.open_conditionals("#if A\n#ifdef B\n#endif\n") == 1
+    assert LANGUAGES["go"].style.open_conditionals("#if A\n") == 0  # only C and C++ have a preprocessor

@@ -116,7 +116,8 @@ def stop_index(generated: str, cursor: CursorLine, multiline: bool) -> int | Non
             reached = cursor.next_line.strip() and stripped == cursor.next_line.strip()
             if reached and not _closes_its_own_block(generated[:offset], stripped, cursor.style):
                 return max(0, offset - 1) if offset else 0  # the model reached the code below
-            if stripped and base_indent is not None and index > 0 and _indent_width(line) < base_indent:
+            dedented = stripped and base_indent is not None and index > 0 and _indent_width(line) < base_indent
+            if dedented and not cursor.style.is_directive(line):
                 if _closes_unclosed_block(line, cursor):
                     return offset + len(line)  # the `}` the document still lacks
                 return max(0, offset - 1)  # dedent: the block the cursor is in has ended

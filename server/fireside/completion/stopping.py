@@ -55,6 +55,7 @@ class SyntaxAwareStop:
             bracket_depth(completed, style.quotes) == 0
             and not last_line.endswith(style.continuation_suffixes)
             and not inside_multiline_string(completed)
+            and not style.open_conditionals(completed)
         ):
             return self._last_parsing_end  # a whole statement that does not parse: it won't get better
         return None

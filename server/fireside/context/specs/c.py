@@ -32,7 +32,7 @@ C = LanguageSpec(
     grammar_module="tree_sitter_c",
     file_suffixes=(".c",),
     line_comment="//",
-    style=braces(),
+    style=braces(preprocessor=True),
     scope_types=frozenset({"function_definition", "struct_specifier", "union_specifier", "enum_specifier"}),
     string_types=_C_STRINGS,
     comment_types=frozenset({"comment"}),
@@ -51,7 +51,7 @@ CPP = LanguageSpec(
     grammar_module="tree_sitter_cpp",
     file_suffixes=(".cpp", ".cc", ".cxx", ".c++", ".hpp", ".hh", ".hxx", ".h++", ".ipp", ".tpp", ".h"),
     line_comment="//",
-    style=braces(),
+    style=braces(preprocessor=True),
     scope_types=frozenset(
         {"function_definition", "struct_specifier", "union_specifier", "enum_specifier", "class_specifier", "namespace_definition"}
     ),
