@@ -22,7 +22,7 @@ from fireside.completion.types import CompletionRequest
 from fireside.config import FiresideConfig
 from fireside.context.index import WorkspaceIndex
 from fireside.context.languages import LANGUAGES, SUPPORTED_LANGUAGE_IDS, language_for, query_for
-from fireside.context.syntax import analyse_cursor
+from fireside.context.syntax import analyse_cursor, parse
 from fireside.context.trees import CompletionSplice, reparse
 from fireside.context.workspace import source_files
 
@@ -338,3 +338,16 @@ def test_a_preprocessor_conditional_is_unfinished_until_its_endif(language_id):
     assert generated[:cut] == "#ifdef _WIN32\n  result = 1;\n#else\n  result = 2;\n#endif"
     assert spec.style.open_conditionals("#if A\n#ifdef B\n#endif\n") == 1
     assert LANGUAGES["go"].style.open_conditionals("#if A\n") == 0  # only C and C++ have a preprocessor
+
+
+def test_a_lone_opening_brace_above_a_braceless_body_is_left_out():
+    """The file keeps the `if` body without braces (C's `if(res)\\n    fail(res);`): an offer of
+    `if (res != 0) {` would leave a `{` that nothing closes, so it is offered without it."""
+    source = "int f(int res) {\n  |\n    fail(res);\n  return res;\n}\n"
+    text, offset = source.replace("|", ""), source.index("|")
+    engine = FakeEngine(text="if (res != 0) {\n")
+    request = CompletionRequest("file:///w/f.c", "c", text, offset, 1, 32, "f.c")
+    completion = complete(engine, request, max_prompt_tokens=3000, context_size=4096, cancelled=lambda: False)
+    assert completion.text.strip() == "if (res != 0)"
+    merged = text[:offset] + completion.text + text[offset:]
+    assert not parse(LANGUAGES["c"], merged.encode()).root_node.has_error

@@ -95,7 +95,11 @@ def complete(
     if text and splice is not None:
         # Like the stop rule, the block check is for multi-line completions: a one-line one that closes
         # `}` mid-line (`{"a", true},`) closes what its own line opened.
-        text = keep_parseable(splice, trim_to_block(splice, text) if multiline else text)
+        checked = keep_parseable(splice, trim_to_block(splice, text) if multiline else text)
+        if not checked and cursor.style.block_closer and "\n" not in text.strip() and text.rstrip().endswith("{"):
+            # `if (x) {` above a body the file keeps without braces: the offer without its lone `{`.
+            checked = keep_parseable(splice, text.rstrip()[:-1].rstrip())
+        text = checked
     return Completion(
         text=text,
         multiline=multiline,
