@@ -6,6 +6,8 @@ filled by the model the way the server fills them.
         [--budgets 256,512,1024] [--lsp] [--max-prompt-tokens N] [--show-raw] [--json OUT]
     cd eval && ../.venv/bin/python completion_eval.py --guidance [--model PATH] [--holes-per-package 8]
         [--identifier-holes-per-package 10]
+    cd eval && ../.venv/bin/python completion_eval.py --language go [--holes 20] [--show-holes]
+        (javascript, typescript, go, rust, java, c, cpp: corpora and hole selection in corpus_languages.py)
 
 Single-line holes (the default; seed 11, the same holes in every session): the rest of a line
 removed, at a line start or mid-line at a word boundary, inside indented bodies of tabulate, humanize
@@ -56,6 +58,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from corpus import corpus_roots
+from corpus_languages import CORPORA, find_language_holes, language_roots
 from generation_cache import CachedEngine
 
 from fireside.models.catalog import resolve_model_path
@@ -87,6 +90,7 @@ class Hole:
     column: int
     target: str  # what was removed: the rest of the line, or the block (lines right-trimmed)
     text: str  # the file with the hole
+    language: str = "python"  # the editor's language id
 
     @property
     def offset(self) -> int:
@@ -303,7 +307,7 @@ def fireside_row(
 
     for hole in holes:
         request = CompletionRequest(
-            hole.path.as_uri(), "python", hole.text, hole.offset, 1, config.max_tokens,
+            hole.path.as_uri(), hole.language, hole.text, hole.offset, 1, config.max_tokens,
             hole.path.relative_to(hole.root).as_posix(),
         )
         completion = complete(
@@ -339,7 +343,7 @@ async def lsp_row(model: str | None, holes: list[Hole], features: tuple[str, ...
             await editor.wait_until_loaded()
             await asyncio.sleep(2.0)  # let the workspace index finish its first scan
             for hole in group:
-                uri = editor.open(hole.path, hole.text)
+                uri = editor.open(hole.path, hole.text, language_id=hole.language)
                 result = await editor.inline(uri, hole.line, hole.column)
                 texts[id(hole)] = (result.text if multiline else result.text.split("\n", 1)[0], result.milliseconds / 1000)
     for hole in holes:
@@ -362,8 +366,11 @@ def feature_rows(default: tuple[str, ...]) -> list[tuple[str, tuple[str, ...]]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", metavar="PATH", help="GGUF model (default: the server's default model)")
-    parser.add_argument("--language", choices=("python",), default="python", help="the corpus's language")
+    parser.add_argument("--language", choices=("python", *sorted(CORPORA)), default="python",
+                        help="the corpus's language (other than python: corpus_languages.py)")
     parser.add_argument("--holes-per-package", type=int, default=10)
+    parser.add_argument("--holes", type=int, default=20, help="with --language other than python: holes in all")
+    parser.add_argument("--show-holes", action="store_true", help="print every hole and each row's answer")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--multiline", action="store_true", help="block holes instead of single-line holes")
     parser.add_argument("--rows", default="prefix-only,fim-only,fireside,ablations",
@@ -394,8 +401,15 @@ def main() -> int:
         LlamaEngine(model, context_size=config.context_size, threads=args.threads),
         _cache_file(model),
     )
-    roots = corpus_roots()
-    holes = (find_block_holes if args.multiline else find_holes)(roots, args.holes_per_package, args.seed)
+    if args.language != "python":
+        if args.multiline:
+            parser.error("--multiline holes are cut in Python only")
+        holes = [
+            Hole(*found, language=args.language)
+            for found in find_language_holes(args.language, language_roots(args.language), args.holes, args.seed)
+        ]
+    else:
+        holes = (find_block_holes if args.multiline else find_holes)(corpus_roots(), args.holes_per_package, args.seed)
     kind = "multi-line block" if args.multiline else "single-line"
     print(f"{len(holes)} {kind} holes in {', '.join(sorted({h.root.name for h in holes}))} (seed {args.seed}); "
           f"model {engine.info.name} ({model.name}), FIM: {engine.info.fim is not None}, "
@@ -436,6 +450,13 @@ def main() -> int:
     if "fireside" in results and "fim-only" in results:
         gain = results["fireside"]["similarity"] / results["fim-only"]["similarity"] - 1
         print(f"edit similarity, fireside vs fim-only: {gain:+.1%}")
+        met = gain >= 0 and results["fireside"]["empty"] <= 0.10
+        print(f"target (edit similarity >= fim-only, empty <= 10%): {'met' if met else 'NOT met'}")
+    if args.show_holes:
+        for index, hole in enumerate(holes):
+            print(f"  {hole.path.name}:{hole.line + 1}:{hole.column}  want {hole.target.strip()!r}")
+            for row in rows:
+                print(f"      {row.name:<16} {row.texts[index].strip()!r}")
     print(f"generations: {engine.misses} evaluated, {engine.hits} replayed", flush=True)
     if args.json:
         args.json.write_text(json.dumps({

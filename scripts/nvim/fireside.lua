@@ -5,8 +5,10 @@ local fireside_bin = vim.env.FIRESIDE_BIN
 
 vim.lsp.config('fireside', {
   cmd = vim.list_extend({ fireside_bin, 'serve' }, vim.g.fireside_extra_args or {}),
-  filetypes = { 'python' },
-  root_markers = { 'pyproject.toml', 'setup.py', '.git' },
+  -- The languages with tree-sitter context (any other filetype added here gets plain completions).
+  filetypes = { 'python', 'javascript', 'javascriptreact', 'typescript', 'typescriptreact', 'go', 'rust', 'java', 'c', 'cpp' },
+  root_markers = { 'pyproject.toml', 'setup.py', 'package.json', 'tsconfig.json', 'go.mod', 'Cargo.toml', 'pom.xml',
+    'build.gradle', 'CMakeLists.txt', 'compile_commands.json', '.git' },
   init_options = vim.g.fireside_settings or { maxTokens = 64, debounceMs = 50 },
   handlers = {
     -- Anomaly alerts from `fireside monitor` (when prometheusUrl is set).

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from fireside.context.languages import SUPPORTED_LANGUAGE_IDS
 from fireside.settings import (
     ConfigProblem,
     between,
@@ -77,7 +78,10 @@ class FiresideConfig:
         between(0, 5000),
     )
     enabled_languages: tuple[str, ...] = setting(
-        lambda: ("python",), "Language ids Fireside completes in.", string_list
+        lambda: SUPPORTED_LANGUAGE_IDS,
+        "Language ids Fireside completes in (VS Code's ids). Each supported language gets tree-sitter context; "
+        "any other id added here gets plain completions from the model.",
+        string_list,
     )
     context_features: tuple[str, ...] = setting(
         lambda: DEFAULT_CONTEXT_FEATURES,

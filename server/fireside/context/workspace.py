@@ -24,10 +24,19 @@ SKIPPED_DIRECTORIES = frozenset(
         ".git", ".hg", ".svn", ".venv", "venv", "env", ".env", "node_modules", "site-packages", "__pycache__",
         ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", ".nox", "build", "dist", "vendor", "third_party",
         "_vendor", ".eggs",
+        # Other languages' dependencies and build output: Cargo and Maven `target`, Gradle, npm tool caches,
+        # CMake trees, Bazel's output links.
+        "target", "out", ".gradle", "bower_components", "jspm_packages", ".next", ".nuxt", ".svelte-kit",
+        ".turbo", ".parcel-cache", ".yarn", "coverage", "CMakeFiles", "_deps", "Pods", "DerivedData",
     }
 )
+SKIPPED_DIRECTORY_PREFIXES = ("cmake-build-", "bazel-")
 MAX_FILES = 5000
 SOURCE_SUFFIXES = tuple(suffix for spec in LANGUAGES.values() for suffix in spec.file_suffixes)
+
+
+def _skipped(directory: str) -> bool:
+    return directory in SKIPPED_DIRECTORIES or directory.startswith(SKIPPED_DIRECTORY_PREFIXES)
 
 
 class IgnoreRules:
@@ -47,7 +56,7 @@ class IgnoreRules:
                 logger.warning("unreadable %s", gitignore, exc_info=True)
 
     def ignored(self, path: Path, is_dir: bool = False) -> bool:
-        if any(part in SKIPPED_DIRECTORIES for part in path.relative_to(self.root).parts[:-1 if not is_dir else None]):
+        if any(_skipped(part) for part in path.relative_to(self.root).parts[:-1 if not is_dir else None]):
             return True
         for directory, spec in self._specs.items():
             try:
@@ -67,7 +76,7 @@ def source_files(root: Path, rules: IgnoreRules | None = None) -> Iterator[Path]
         rules.load(here)
         subdirectories[:] = sorted(
             name for name in subdirectories
-            if name not in SKIPPED_DIRECTORIES and not rules.ignored(here / name, is_dir=True)
+            if not _skipped(name) and not rules.ignored(here / name, is_dir=True)
         )
         for name in sorted(files):
             path = here / name

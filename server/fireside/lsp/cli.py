@@ -64,7 +64,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     parser.add_argument("--threads", type=int, metavar="N", help="CPU threads for the model (0: all cores)")
     parser.add_argument("--debounce-ms", type=int, metavar="MS", help="wait after a keystroke before completing")
     parser.add_argument(
-        "--languages", metavar="IDS", help="comma-separated language ids to complete in (default: python)"
+        "--languages", metavar="IDS", help="comma-separated language ids to complete in (default: every supported language)"
     )
     parser.add_argument(
         "--log-level", choices=("debug", "info", "warning", "error"), help="log level (default: info)"

@@ -1,0 +1,1 @@
+"""One module per language family: each holds its LanguageSpec(s) as data (node types and queries)."""

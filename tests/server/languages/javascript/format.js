@@ -1,0 +1,4 @@
+/** Formats a price. */
+export function formatPrice(items, currency = 'EUR') {
+  return items.length + currency;
+}

@@ -1,0 +1,4 @@
+/** Formats a price. */
+export function formatPrice(items: Item[], currency: string = "EUR"): string {
+  return items.length + currency;
+}

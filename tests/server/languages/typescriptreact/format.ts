@@ -1,0 +1,4 @@
+/** Formats a price. */
+export const formatPrice = (items: number[]): string => {
+  return items.join(",");
+};
