@@ -21,6 +21,7 @@ from fireside.context.names import (
     Slot,
     SyntaxOracle,
     find_slot,
+    oracle_for,
 )
 
 CART = textwrap.dedent(
@@ -201,6 +202,37 @@ def test_syntax_oracle_says_unknown_for_a_base_class_from_elsewhere(workspace):
     text = "from lib import Base\n\nclass C(Base):\n    def m(self):\n        self.x\n"
     table = SyntaxOracle("python").table(query(workspace, text, "self.x", "c.py"))
     assert not table
+
+
+BRACE_CLASSES = {
+    "javascript": ("cart.js", "class Cart {\n  constructor() { this.quantities = {}; }\n  add(sku) { this.quantities[sku] = 1; }\n"
+                   "  remove(sku) { delete this.quan; }\n}\n", "delete this.quan", "this",
+                   {"constructor", "quantities", "add", "remove"}),
+    "typescript": ("cart.ts", "class Cart {\n  quantities: Map<string, number> = new Map();\n  remove(sku: string) { this.quan; }\n}\n",
+                   "this.quan", "this", {"quantities", "remove"}),
+    "typescriptreact": ("cart.tsx", "class Cart {\n  quantities = 0;\n  remove() { this.quan; }\n}\n", "this.quan", "this",
+                        {"quantities", "remove"}),
+    "java": ("Cart.java", "class Cart {\n  private int quantities;\n  void remove() { this.quan; }\n}\n", "this.quan", "this",
+             {"quantities", "remove"}),
+    "cpp": ("cart.cpp", "class Cart {\n  int quantities;\n  void remove() { this->quan; }\n};\n", "this->quan", "this",
+            {"quantities", "remove"}),
+}
+
+
+@pytest.mark.parametrize("language", sorted(BRACE_CLASSES))
+def test_syntax_oracle_knows_members_through_this_in_brace_languages(workspace, language):
+    name, text, marker, self_word, expected = BRACE_CLASSES[language]
+    oracle = oracle_for(language)
+    assert isinstance(oracle, SyntaxOracle)
+    offset = text.index(marker) + len(marker)
+    table = oracle.table(NameQuery(text, offset, str(workspace / name), str(workspace), language))
+    members = table.names_for(Slot("member", self_word, "quan"))
+    assert members is not None and set(members.names) == expected
+
+
+@pytest.mark.parametrize("language", ["go", "c", "rust"])
+def test_languages_without_a_known_member_scope_decode_freely(language):
+    assert oracle_for(language) is None
 
 
 # ----- the name service -------------------------------------------------------------------------

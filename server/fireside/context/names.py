@@ -378,7 +378,18 @@ def _known_members(names: list[str]) -> bool:
 
 
 # ----- other languages: tree-sitter -------------------------------------------------------------
-SELF_WORDS = {"python": "self", "javascript": "this", "typescript": "this", "tsx": "this", "java": "this", "cpp": "this", "c_sharp": "this", "rust": "self"}
+# The word for the object itself, and the class-like nodes whose members it reaches, per grammar (the spec's
+# language id). Rust is left out: its methods live in `impl` blocks apart from the struct, so members through
+# `self` are unknown here and decoding stays free; Go and C have no `this`.
+SELF_WORDS = {"python": "self", "javascript": "this", "typescript": "this", "typescriptreact": "this", "java": "this", "cpp": "this"}
+CLASS_TYPES = {
+    "python": frozenset({"class_definition"}),
+    "javascript": frozenset({"class_declaration", "class"}),
+    "typescript": frozenset({"class_declaration", "abstract_class_declaration", "class"}),
+    "typescriptreact": frozenset({"class_declaration", "abstract_class_declaration", "class"}),
+    "java": frozenset({"class_declaration", "record_declaration", "enum_declaration"}),
+    "cpp": frozenset({"class_specifier", "struct_specifier"}),
+}
 _FIELD_NAME_TYPES = frozenset({"identifier", "property_identifier", "field_identifier", "private_property_identifier"})
 
 
@@ -396,8 +407,9 @@ class SyntaxOracle:
         from fireside.context.syntax import parse
 
         spec = language_for(query.language_id, query.path)
-        self_word = SELF_WORDS.get(query.language_id)
-        if spec is None or self_word is None:
+        self_word = SELF_WORDS.get(spec.language_id) if spec is not None else None
+        class_types = CLASS_TYPES.get(spec.language_id, frozenset()) if spec is not None else frozenset()
+        if spec is None or self_word is None or not class_types:
             return NameTable()
         # The name being typed at the cursor is not a member yet: leave it out.
         typed = _TRAILING_IDENT.search(query.text[max(0, query.offset - 200) : query.offset]).group(0)  # type: ignore[union-attr]
@@ -408,9 +420,9 @@ class SyntaxOracle:
         node = tree.root_node.descendant_for_byte_range(max(0, cursor - 1), max(0, cursor - 1))
         classes = {}
         for child in _walk(tree.root_node):
-            if child.type in spec.class_types and (name := child.child_by_field_name("name")) is not None:
+            if child.type in class_types and (name := child.child_by_field_name("name")) is not None:
                 classes[source[name.start_byte : name.end_byte].decode("utf-8", "replace")] = child
-        while node is not None and node.type not in spec.class_types:
+        while node is not None and node.type not in class_types:
             node = node.parent
         if node is None:
             return NameTable()
@@ -418,7 +430,7 @@ class SyntaxOracle:
         if not _class_members(spec, node, source, self_word, classes, names, depth=0):
             return NameTable()
         table = NameTable(members={self_word: NameSet(names)})
-        if query.language_id in ("python", "javascript", "typescript", "tsx"):
+        if spec.language_id in ("python", "javascript", "typescript", "typescriptreact"):
             table.assignable = frozenset({self_word})  # these languages add fields by assignment
         return table
 
@@ -449,7 +461,7 @@ def _class_members(spec, node, source: bytes, self_word: str, classes: dict, nam
     text = source[body.start_byte : body.end_byte].decode("utf-8", "replace")
     names.update(re.findall(rf"\b{re.escape(self_word)}\s*(?:\.|->)\s*([A-Za-z_][A-Za-z0-9_]*)", text))
     for child in body.named_children:
-        inner = child.child_by_field_name("definition") if child.type == spec.decorated_wrapper else child
+        inner = child.child_by_field_name("definition") if child.type in spec.wrapper_types else child
         inner = inner or child
         name = inner.child_by_field_name("name")
         if name is not None:
@@ -472,7 +484,10 @@ def oracle_for(language_id: str) -> NameOracle | None:
     factory = ORACLES.get(language_id)
     if factory is not None:
         return factory()
-    if language_id in SELF_WORDS:
+    from fireside.context.languages import language_for
+
+    spec = language_for(language_id)
+    if spec is not None and spec.language_id in SELF_WORDS:
         return SyntaxOracle(language_id)
     return None
 
