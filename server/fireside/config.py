@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fireside.context.languages import SUPPORTED_LANGUAGE_IDS
 from fireside.settings import (
     ConfigProblem,
     between,
@@ -50,6 +49,11 @@ CONTEXT_FEATURES = ("definitions", "imports", "scopes", "syntax-check", "repo-fo
 # `typing-layout` (the cursor's line after <fim_middle>) keeps prefix and suffix cached while the user types: a
 # keystroke evaluates one token instead of the whole suffix (~230 tokens, ~2 s on one thread), for a measured cost
 # in quality on mid-line holes (eval/RESULTS.md).
+# Every editor language id with a grammar (``fireside.context.languages.SUPPORTED_LANGUAGE_IDS``, which sits
+# above this layer; tests/server/test_languages.py keeps the two equal).
+DEFAULT_ENABLED_LANGUAGES = (
+    "python", "javascript", "javascriptreact", "typescript", "typescriptreact", "go", "rust", "java", "c", "cpp",
+)
 DEFAULT_CONTEXT_FEATURES = ("definitions", "imports", "scopes", "syntax-check", "typing-layout")
 
 
@@ -78,7 +82,7 @@ class FiresideConfig:
         between(0, 5000),
     )
     enabled_languages: tuple[str, ...] = setting(
-        lambda: SUPPORTED_LANGUAGE_IDS,
+        lambda: DEFAULT_ENABLED_LANGUAGES,
         "Language ids Fireside completes in (VS Code's ids). Each supported language gets tree-sitter context; "
         "any other id added here gets plain completions from the model.",
         string_list,
