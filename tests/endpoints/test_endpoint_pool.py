@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 from fireside.endpoints.openai_api import base_url
 from fireside.endpoints.pool import BACKOFF_START_S, EndpointPool
@@ -37,7 +36,6 @@ def test_a_failed_endpoint_backs_off_exponentially_and_a_probe_brings_it_back():
     assert state.backoff_s == 2 * BACKOFF_START_S and state.last_error == "timed out"
     pool.check_all()
     assert pool.candidates(rotate=False) == ["http://a"], "a answers its probe again; b does not"
-    time.sleep(0)
     answers["http://b"] = True
     pool.check_all()
     assert sorted(pool.candidates()) == ["http://a", "http://b"]
@@ -58,9 +56,8 @@ def test_a_hung_endpoint_times_out_and_the_local_engine_answers(stalled_endpoint
         local_tokenizer=lambda: LocalTokenizer(default_model_path()), local_engine=FakeEngine,
     )
     try:
-        started = time.monotonic()
+        # The stalled endpoint never answers and never closes: returning at all is the timeout's doing.
         assert engine.generate("def f():\n    return ", max_tokens=64) == FAKE_COMPLETION
-        assert time.monotonic() - started < 10, "the timeout, not the connection's lifetime, decides"
         state = engine.pool.snapshot()[0]
         assert state.failures >= 1 and "timed out" in state.last_error
     finally:

@@ -34,23 +34,36 @@ def engine_for(urls: list[str], *, timeout_s: float, api_key: str | None = API_K
     )
 
 
-def occupy(server: EngineServer, tokens: int = 200) -> threading.Thread:
-    """Keep ``server`` busy with one long generation (llama_cpp.server runs one request at a time)."""
+class Occupation:
+    """One long streamed generation that keeps ``server`` busy (llama_cpp.server runs one request at a time)
+    until ``release``: the first streamed token says it is running, and closing the stream ends it."""
 
-    def work() -> None:
+    def __init__(self, server: EngineServer, tokens: int = 1500) -> None:
+        self.generating = threading.Event()
+        self._released = threading.Event()
+        self._thread = threading.Thread(target=self._work, args=(server, tokens), daemon=True)
+        self._thread.start()
+        assert self.generating.wait(120), "the long generation never started"
+
+    def _work(self, server: EngineServer, tokens: int) -> None:
         try:
-            requests.post(
+            with requests.post(
                 f"{server.url}/v1/completions",
-                json={"prompt": "1, 2, 3, 4, 5, 6, 7, 8,", "max_tokens": tokens, "temperature": 0},  # counts on and on
+                json={"prompt": "1, 2, 3, 4, 5, 6, 7, 8,", "max_tokens": tokens, "temperature": 0, "stream": True},
                 headers={"Authorization": f"Bearer {API_KEY}"},
                 timeout=300,
-            )
+                stream=True,
+            ) as response:
+                for _chunk in response.iter_lines():
+                    self.generating.set()
+                    if self._released.is_set():
+                        break  # the server stops generating when the client goes
         except requests.RequestException:
             pass  # killed later in the module: fine
 
-    thread = threading.Thread(target=work, daemon=True)
-    thread.start()
-    return thread
+    def release(self) -> None:
+        self._released.set()
+        self._thread.join(timeout=120)
 
 
 @pytest.mark.model
@@ -59,8 +72,7 @@ def test_a_busy_endpoint_is_skipped_after_the_timeout_and_the_request_still_answ
     engine = engine_for([busy.url, free.url], timeout_s=3.0)
     try:
         served_before = free.completions_served()
-        occupation = occupy(busy)
-        time.sleep(1.0)  # the long generation holds the busy server's model
+        occupation = Occupation(busy)  # returns once the busy server is streaming its long generation
         answers = [
             engine.generate(f"def add_{index}(first, second):\n    return ", max_tokens=8, stop=["\n"])
             for index in range(2)
@@ -71,7 +83,7 @@ def test_a_busy_endpoint_is_skipped_after_the_timeout_and_the_request_still_answ
         assert states[busy.url].failures >= 1 and "timed out" in states[busy.url].last_error
         assert states[free.url].served == 2
         assert free.completions_served() >= served_before + 2
-        occupation.join(timeout=120)  # the next test starts with both servers idle
+        occupation.release()  # the next test starts with both servers idle
     finally:
         engine.close()
 

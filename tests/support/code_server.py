@@ -223,6 +223,8 @@ SETTINGS = {
 
 
 def keys(driver, *keys: str, pause: float = 0.05) -> None:
+    """Types like a person: a short pause between keys is the cadence, never what a test waits on (callers
+    wait for each key's effect with ``wait_for``)."""
     from selenium.webdriver.common.action_chains import ActionChains
 
     for key in keys:
@@ -250,10 +252,21 @@ def open_file(driver, name: str) -> None:
     from selenium.webdriver.common.keys import Keys
 
     wait_for("the workbench", lambda: driver.find_elements(By.CSS_SELECTOR, ".monaco-workbench .part.editor"), 90)
-    time.sleep(3)  # the workbench restores its layout and focus
-    chord(driver, Keys.CONTROL, "p")
-    wait_for("quick open", lambda: driver.find_element(By.CSS_SELECTOR, ".quick-input-widget input").is_displayed(), 20)
-    keys(driver, name, pause=0.3)
-    wait_for(f"{name} in quick open", lambda: name in driver.find_element(By.CSS_SELECTOR, ".quick-input-widget .monaco-list-row").text, 20)
+
+    def quick_open_lists_it() -> bool:
+        # The workbench may still be restoring its layout and take the focus back: each step is checked and
+        # asked for again until quick open shows the file first (no clock decides when it is ready).
+        boxes = [box for box in driver.find_elements(By.CSS_SELECTOR, ".quick-input-widget input") if box.is_displayed()]
+        if not boxes:
+            chord(driver, Keys.CONTROL, "p")
+            return False
+        if boxes[0].get_attribute("value") != name:
+            chord(driver, Keys.CONTROL, "a")
+            keys(driver, name)
+            return False
+        rows = driver.find_elements(By.CSS_SELECTOR, ".quick-input-widget .monaco-list-row")
+        return bool(rows) and name in rows[0].text
+
+    wait_for(f"{name} in quick open", quick_open_lists_it, 60)
     keys(driver, Keys.ENTER)
     wait_for("the editor", lambda: driver.find_elements(By.CSS_SELECTOR, ".monaco-editor .view-lines .view-line"), 30)

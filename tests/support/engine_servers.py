@@ -48,7 +48,9 @@ def start_engine_server(log: Path) -> EngineServer:
     process = subprocess.Popen(
         [sys.executable, str(Path(__file__).with_name("llama_server_without_amx.py")), "--model", str(default_model_path()), "--host", "127.0.0.1",
          "--port", str(port), "--n_threads", "1", "--n_threads_batch", "1", "--n_ctx", "2048",
-         "--api_key", API_KEY],
+         "--api_key", API_KEY,
+         # Requests queue, as on a shared server: a new one does not cut another client's stream short.
+         "--interrupt_requests", "False"],
         stdout=handle, stderr=subprocess.STDOUT,
     )
     return EngineServer(f"http://127.0.0.1:{port}", process, log)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -54,7 +53,7 @@ def test_start_failures_are_reported_once_and_alerts_are_shown(vsix: Path, tmp_p
     crashing.write_text(CRASHING_SERVER.format(counter=counter))
     crashing.chmod(0o755)
     settings = {**SETTINGS, "fireside.path": str(crashing)}
-    with vscode_session(vsix, tmp_path, settings, workspace) as (_server, driver, artifacts):
+    with vscode_session(vsix, tmp_path, settings, workspace) as (server, driver, artifacts):
         open_file(driver, "arith.py")
 
         toast = wait_for(
@@ -63,7 +62,13 @@ def test_start_failures_are_reported_once_and_alerts_are_shown(vsix: Path, tmp_p
             90,
         )
         assert "fireside.path" in toast, toast  # says what to fix
-        time.sleep(15)  # a restart loop would show by now
+        # The extension logs its decision on the closed connection: after it, no restart can come.
+        logs = wait_for(
+            "the decision to leave the server stopped",
+            lambda: text if "left stopped" in (text := server.extension_host_logs()) else None,
+            60,
+        )
+        assert "left stopped (failed-to-start)" in logs and "restarting it" not in logs, logs
         assert counter.read_text().count("started") == 1, "the server was started again"
         fireside_toasts = [text for text in _toasts(driver) if "Fireside" in text or "fireside" in text]
         assert len(fireside_toasts) == 1, fireside_toasts
@@ -111,7 +116,14 @@ def test_start_failures_are_reported_once_and_alerts_are_shown(vsix: Path, tmp_p
             60,
         )
         assert "Open graph" in alert_toast and "Show alerts" in alert_toast, alert_toast
-        time.sleep(3)  # the echo and the re-send have arrived by now
+        # The echo comes before the re-send, and the extension logs both: once the re-send is handled, the
+        # echo has been too.
+        logs = wait_for(
+            "the re-sent alert handled",
+            lambda: text if "alert updated: checkout latency" in (text := server.extension_host_logs()) else None,
+            30,
+        )
+        assert "not shown again (the server's echo of an alert): Fireside Anomaly: checkout latency" in logs, logs
         assert sum("checkout latency" in t for t in _toasts(driver)) == 1, _toasts(driver)
         assert driver.find_elements(By.CSS_SELECTOR, ".part.statusbar .statusbar-item .codicon-flame")
         show_alerts = next(

@@ -141,7 +141,7 @@ def test_vscode_shows_ghost_text_and_generates_tests(vsix: Path, tmp_path: Path)
 
         # Back to the file on disk, cursor in add(), then the command.
         _run_command(driver, "File: Revert File")
-        time.sleep(1)
+        wait_for("the file as it is on disk", lambda: not any("multiply" in line for line in _lines(driver)), 20)
         driver.find_element(By.CSS_SELECTOR, ".monaco-editor .view-lines").click()
         _chord(driver, Keys.CONTROL, Keys.HOME)
         existing = set(workspace.rglob("*.py"))

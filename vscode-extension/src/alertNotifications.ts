@@ -28,6 +28,7 @@ export class AlertNotifications implements vscode.Disposable {
     }
     const change = this.store.apply(alert, Date.now());
     this.view.refresh();
+    this.log.appendLine(`[fireside] alert ${change}: ${alertTitle(alert)}`);
     const key = alertKey(alert);
     if (change === 'fired') {
       const show = alert.severity === 'error' ? vscode.window.showErrorMessage : vscode.window.showWarningMessage;
@@ -47,6 +48,7 @@ export class AlertNotifications implements vscode.Disposable {
   /** The server's window/showMessage: shown with a way to the logs, unless it repeats an alert just shown. */
   onShowMessage(type: MessageType, message: string): void {
     if (this.store.isEcho(message, Date.now())) {
+      this.log.appendLine(`[fireside] not shown again (the server's echo of an alert): ${message}`);
       return; // the alert itself was shown, with its graph link
     }
     if (type === MessageType.Error) {

@@ -180,7 +180,7 @@ export class ServerLifecycle implements vscode.Disposable {
       await client.start();
     } catch (error) {
       if (this.current === client && this.status.state !== 'failed') {
-        this.log.appendLine(`[fireside] the server did not start: ${String(error)}`);
+        this.log.appendLine(`[fireside] the server did not start: ${String(error)}; left stopped (failed-to-start)`);
         this.fail(this.startFailureMessage());
       }
       return;
@@ -295,6 +295,8 @@ export class ServerLifecycle implements vscode.Disposable {
       this.status.setServerState('starting');
       return { action: CloseAction.Restart, handled: true };
     }
+    // Logged before the user is told: the decision is final, and tests wait for this line rather than a clock.
+    this.log.appendLine(`[fireside] the server's connection closed: left stopped (${decision.reason})`);
     if (decision.reason === 'failed-to-start') {
       this.fail(this.startFailureMessage());
     } else {

@@ -11,6 +11,7 @@ the two share is dropped and the rest is left for the indentation rules.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 _BLANK = " \t"
@@ -21,15 +22,6 @@ def trailing_whitespace(prefix: str) -> str:
     return prefix[len(prefix.rstrip(_BLANK)) :]
 
 
-def _shared(generated: str, typed: str) -> int:
-    shared = 0
-    for ours, theirs in zip(generated, typed):
-        if ours != theirs:
-            break
-        shared += 1
-    return shared
-
-
 def after_typed(generated: str, typed: str) -> str | None:
     """``generated`` without the whitespace the user already typed; None while the model is still
     typing that whitespace (all it generated so far is part of it)."""
@@ -37,7 +29,7 @@ def after_typed(generated: str, typed: str) -> str | None:
         return generated
     if len(generated) < len(typed) and typed.startswith(generated):
         return None
-    return generated[_shared(generated, typed) :]
+    return generated[len(os.path.commonprefix([generated, typed])) :]
 
 
 def healed_stop(stop_at: Callable[[str], int | None], typed: str) -> Callable[[str], int | None]:

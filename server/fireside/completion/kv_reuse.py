@@ -13,6 +13,7 @@ The plan is pure: token lists in, positions out. ``fireside.completion.kv_contex
 from __future__ import annotations
 
 import bisect
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -71,12 +72,8 @@ class ReusePlan:
 
 
 def common_prefix(cached: Sequence[int], prompt: Sequence[int]) -> int:
-    shared = 0
-    for old, new in zip(cached, prompt):
-        if old != new:
-            break
-        shared += 1
-    return shared
+    """How many tokens the two start with in common."""
+    return len(os.path.commonprefix([list(cached), list(prompt)]))  # any sequences, not only paths
 
 
 def plan_reuse(cached: Sequence[int], prompt: Sequence[int], *, min_chunk: int = MIN_CHUNK_TOKENS) -> ReusePlan:
