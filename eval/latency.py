@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import inspect
 import os
 import random
@@ -48,7 +49,7 @@ TYPING_LINES = 1500
 OUT = Path(__file__).resolve().parent / "out"
 SERVER_LINE = re.compile(
     r"completion .* prompt (?P<prompt>\d+) \(reused (?P<reused>\d+), evaluated (?P<evaluated>\d+)\), (?P<tokens>\d+) tokens "
-    r"\(drafts (?P<kept>\d+)/(?P<drafted>\d+) kept\), queue (?P<queue>\d+) ms \(debounce \d+\), model (?P<model>\d+) ms, "
+    r"\(drafts (?P<kept>\d+)/(?P<drafted>\d+) kept\), queue (?P<queue>\d+) ms \(debounce \d+\), model (?P<model>\d+) ms \((?P<threads>\d+) threads\), "
     r"worker (?P<worker>\d+) ms, round trip (?P<server_round_trip>\d+) ms"
 )
 
@@ -192,10 +193,12 @@ def report_typing(rows: list[Keystroke], naive: list[float], naive_every: int, d
         queue = [row.server["queue"] for row in logged]
         model_ms = [row.server["model"] for row in logged]
         evaluated = [row.server["evaluated"] for row in logged]
+        thread_counts = collections.Counter(row.server["threads"] for row in logged)
         print(f"  server log ({len(logged)} model keystrokes): model p50 {statistics.median(model_ms):.0f} ms p90 "
               f"{percentile(model_ms, 0.9):.0f}; queue p50 {statistics.median(queue):.0f} ms p90 {percentile(queue, 0.9):.0f}; "
               f"round trip minus model p50 {statistics.median(beside):.0f} ms p90 {percentile(beside, 0.9):.0f}; "
-              f"prompt tokens evaluated p50 {statistics.median(evaluated):.0f}")
+              f"prompt tokens evaluated p50 {statistics.median(evaluated):.0f}; threads "
+              + ", ".join(f"{n}: {count}" for n, count in sorted(thread_counts.items())))
     plain, fast = decoding["plain"], decoding["speculative"]
     if plain["tokens"]:
         print(f"  generation, same prompts   plain {plain['ms']:.0f} ms for {plain['tokens']} tokens in {plain['calls']} calls; "
@@ -255,10 +258,11 @@ def main() -> int:
     model = (args.model or resolve_model_path()).resolve()
     config = FiresideConfig()
     threads = args.threads or config.effective_threads
-    print(f"model {model}, {threads} thread(s), load average {os.getloadavg()[0]:.1f} at the start", flush=True)
+    shown_threads = f"{threads} thread(s)" if args.threads else f"threads following the machine (from {threads})"
+    print(f"model {model}, {shown_threads}, load average {os.getloadavg()[0]:.1f} at the start", flush=True)
     path, text, index, line = typing_file()
     rows = asyncio.run(lsp_typing(model, args.threads, path, text, index, line))
-    engine = LlamaEngine(model, context_size=config.context_size, threads=threads)
+    engine = LlamaEngine(model, context_size=config.context_size, threads=threads, adaptive_threads=args.threads is None)
     requests = keystroke_requests(path, text, index, line, config)
     model_requests = [request for request, row in zip(requests, rows) if not row.typing_through]
     naive = naive_times(engine, model_requests[:: max(1, args.naive_every)], config)

@@ -73,7 +73,8 @@ class FiresideConfig:
         1024, "Most prompt tokens (the text around the cursor) given to the model.", between(1, 131072)
     )
     threads: int = setting(
-        0, "CPU threads for the model; 0 picks one less than the cores (at most 8).", between(0, 256)
+        0, "CPU threads for the model; 0 follows the machine: all the cores other processes leave idle (at most 8), "
+        "looked at again while generating.", between(0, 256)
     )
     debounce_ms: int = setting(
         0,
@@ -160,8 +161,9 @@ class FiresideConfig:
     @property
     def effective_threads(self) -> int:
         # llama.cpp's threads spin while they wait for each other: when another process takes one
-        # of them, a token can cost 50x more (measured here: 2 threads on 2 busy cores). One core is
-        # left for the editor and its other servers.
+        # of them, a token can cost 50x more (measured here: 2 threads on 2 busy cores). So with 0 the
+        # model starts with one core left for the editor, then follows the machine's load
+        # (completion/thread_policy.py).
         return self.threads or min(8, max(1, (os.cpu_count() or 1) - 1))
 
 

@@ -38,12 +38,14 @@ def llama_engine(config: FiresideConfig) -> Engine:
     if resolved.problem:
         logger.warning("%s; loading the fallback %s", resolved.problem, resolved.path)
     try:
-        return LlamaEngine(resolved.path, context_size=config.context_size, threads=config.effective_threads)
+        return LlamaEngine(resolved.path, context_size=config.context_size, threads=config.effective_threads,
+                           adaptive_threads=config.threads == 0)
     except ModelLoadError as error:
         if resolved.fallback is None:
             raise
         logger.error("The default model %s could not be loaded (%s); loading the fallback %s", resolved.name, error, resolved.fallback)
-        return LlamaEngine(resolved.fallback, context_size=config.context_size, threads=config.effective_threads)
+        return LlamaEngine(resolved.fallback, context_size=config.context_size, threads=config.effective_threads,
+                           adaptive_threads=config.threads == 0)
 
 
 def endpoint_engine(config: FiresideConfig, local: EngineFactory) -> Engine:

@@ -113,7 +113,7 @@ def test_request_clock_splits_a_round_trip():
 
 
 LOG_LINE = re.compile(
-    r"completion .* queue (?P<queue>\d+) ms \(debounce (?P<debounce>\d+)\), model (?P<model>\d+) ms, "
+    r"completion .* queue (?P<queue>\d+) ms \(debounce (?P<debounce>\d+)\), model (?P<model>\d+) ms \((?P<threads>\d+) threads\), "
     r"worker (?P<worker>\d+) ms, round trip (?P<round_trip>\d+) ms, stop: (?P<stop>\S+)"
 )
 

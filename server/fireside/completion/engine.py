@@ -25,6 +25,7 @@ from fireside.completion.decoding import Drafter, GreedyChooser, NoDrafts, Promp
 from fireside.completion.guidance import GuidedChooser, NameGuide, VocabText
 from fireside.completion.kv_context import ContextError, KvContext
 from fireside.completion.kv_reuse import common_prefix
+from fireside.completion.thread_policy import ThreadPolicy
 from fireside.completion.prompt import FimTokens
 from fireside.completion.types import StopReason
 
@@ -74,6 +75,7 @@ class Generation:
     guided_tokens: int = 0
     guided_changes: int = 0
     guidance_ms: float = 0.0
+    threads: int = 0  # the thread count at the end (the local engine; it may follow the machine's load)
 
 
 class Engine(Protocol):
@@ -218,7 +220,8 @@ class LlamaEngine:
     supports_guidance = True  # ``run`` takes a ``NameGuide`` (identifier-aware decoding, issue 18)
 
     def __init__(
-        self, path: Path, *, context_size: int, threads: int, speculative: bool = False, move_chunks: bool = False
+        self, path: Path, *, context_size: int, threads: int, adaptive_threads: bool = False, speculative: bool = False,
+        move_chunks: bool = False,
     ) -> None:
         import llama_cpp
         from llama_cpp import _internals
@@ -237,6 +240,9 @@ class LlamaEngine:
             self._model.close()
             raise ModelLoadError(f"llama.cpp could not load {path}: {error}") from error
         self._llama_cpp = llama_cpp
+        self._threads = threads
+        # With adaptive threads, ``threads`` is only where it starts: then all the cores other processes leave idle.
+        self.thread_policy = ThreadPolicy.for_this_machine(threads) if adaptive_threads else None
         self._vocab = self._model.vocab
         metadata = self._model.metadata()
         architecture = metadata.get("general.architecture", "unknown")
@@ -318,6 +324,22 @@ class LlamaEngine:
 
     def set_threads(self, threads: int) -> None:
         self._context.set_threads(threads)
+        self._threads = threads
+
+    def _follow_thread_policy(self) -> None:
+        if self.thread_policy is not None and (threads := self.thread_policy.choose()) != self._threads:
+            self.set_threads(threads)
+
+    def _checking_threads(self, cancelled: Callable[[], bool]) -> Callable[[], bool]:
+        """``cancelled``, asked between model steps, which is also when the thread count may change."""
+        if self.thread_policy is None:
+            return cancelled
+
+        def check() -> bool:
+            self._follow_thread_policy()
+            return cancelled()
+
+        return check
 
     def reset(self) -> None:
         """Forget the KV cache: the next prompt is evaluated from scratch (benchmarks, tests)."""
@@ -344,6 +366,7 @@ class LlamaEngine:
         """Greedy completion after ``prompt_tokens``; with ``guide``, names are chosen among the
         valid ones where its oracle knows them (``guidance.GuidedChooser``)."""
         started = time.perf_counter()
+        cancelled = self._checking_threads(cancelled)
         max_tokens = room_for(max_tokens, self._context_size, len(prompt_tokens))
         shared = common_prefix(self._context.tokens, prompt_tokens)
         if (early := nothing_to_generate(len(prompt_tokens), max_tokens, shared, cancelled)) is not None:
@@ -385,6 +408,7 @@ class LlamaEngine:
             rechecked=decoded.rechecked,
             recomputed=decoded.recomputed,
             tokens=tuple(decoded.tokens),
+            threads=self._threads,
         )
         if isinstance(chooser, GuidedChooser):
             generation = dataclasses.replace(

@@ -66,7 +66,7 @@ class CompletionService:
     @staticmethod
     def _model_key(config: FiresideConfig) -> tuple[object, ...]:
         return (
-            config.model_path, config.context_size, config.effective_threads, config.endpoints,
+            config.model_path, config.context_size, config.threads, config.effective_threads, config.endpoints,
             config.endpoint_api_key_env, config.endpoint_timeout_ms, config.endpoint_fallback_to_local,
         )
 
@@ -264,6 +264,7 @@ class CompletionService:
                 evaluated_tokens=getattr(run, "evaluated_tokens", 0),
                 drafted_tokens=getattr(run, "drafted_tokens", 0),
                 accepted_tokens=getattr(run, "accepted_tokens", 0),
+                threads=getattr(run, "threads", 0),
             )
         if completion.stopped_by == StopReason.UNAVAILABLE:  # every remote engine down: ask again next time
             logger.info("no engine available for this completion")

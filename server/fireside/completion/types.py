@@ -54,4 +54,5 @@ class Completion:
     evaluated_tokens: int = 0
     drafted_tokens: int = 0
     accepted_tokens: int = 0
+    threads: int = 0  # the model's thread count (local engine)
     guided_changes: int = 0  # tokens name guidance chose instead of the model's best (issue 18)

@@ -190,11 +190,11 @@ class CompletionFeature(LanguageFeature):
             # (syntax, prompt, model, clean-up); round trip: this handler, arrival to answer.
             logger.info(
                 "completion %s:%s %d chars, prompt %d (reused %d, evaluated %d), %d tokens (drafts %d/%d kept), "
-                "queue %.0f ms (debounce %.0f), model %.0f ms, worker %.0f ms, round trip %.0f ms, stop: %s",
+                "queue %.0f ms (debounce %.0f), model %.0f ms (%d threads), worker %.0f ms, round trip %.0f ms, stop: %s",
                 convert.path_hint(uri, self.server.root), position.line, len(completion.text), completion.prompt_tokens,
                 completion.reused_tokens, completion.evaluated_tokens, completion.generated_tokens,
                 completion.accepted_tokens, completion.drafted_tokens, completion.queue_ms, clock.debounce_ms,
-                completion.model_ms, completion.worker_ms, clock.round_trip_ms(), completion.stopped_by,
+                completion.model_ms, completion.threads, completion.worker_ms, clock.round_trip_ms(), completion.stopped_by,
             )
         return document, offset, completion
 
