@@ -49,12 +49,12 @@ CONTEXT_FEATURES = ("definitions", "imports", "scopes", "syntax-check", "repo-fo
 # `typing-layout` (the cursor's line after <fim_middle>) keeps prefix and suffix cached while the user types: a
 # keystroke evaluates one token instead of the whole suffix (~230 tokens, ~2 s on one thread), for a measured cost
 # in quality on mid-line holes (eval/RESULTS.md).
+DEFAULT_CONTEXT_FEATURES = ("definitions", "imports", "scopes", "syntax-check", "typing-layout")
 # Every editor language id with a grammar (``fireside.context.languages.SUPPORTED_LANGUAGE_IDS``, which sits
 # above this layer; tests/server/test_languages.py keeps the two equal).
 DEFAULT_ENABLED_LANGUAGES = (
     "python", "javascript", "javascriptreact", "typescript", "typescriptreact", "go", "rust", "java", "c", "cpp",
 )
-DEFAULT_CONTEXT_FEATURES = ("definitions", "imports", "scopes", "syntax-check", "typing-layout")
 
 
 @dataclass(frozen=True)

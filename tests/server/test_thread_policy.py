@@ -89,3 +89,17 @@ def test_the_engine_follows_its_policy_between_steps_and_greedy_output_is_the_sa
         assert changing.text == plain.text and changing.tokens == plain.tokens, "the thread count changed the output"
     finally:
         engine.close()
+
+
+def test_unreadable_cpu_use_keeps_the_starting_count_and_is_logged_once(caplog):
+    calls = []
+
+    def unreadable() -> CpuSample:
+        calls.append(1)
+        raise PermissionError("/proc/stat")
+
+    clock = iter(range(0, 100, 1))
+    policy = ThreadPolicy(cores=4, start=3, sample=unreadable, clock=lambda: float(next(clock)))
+    assert [policy.choose() for _ in range(5)] == [3] * 5
+    assert len(calls) == 1, "not read again once it failed"
+    assert len([r for r in caplog.records if "CPU use cannot be read" in r.getMessage()]) == 1

@@ -10,6 +10,7 @@ busy time minus this process's own) decides, looked at again every ``interval_s`
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import time
@@ -18,6 +19,8 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import psutil
+
+logger = logging.getLogger(__name__)
 
 # Other processes' use below this many cores still counts as idle: an editor redrawing, a file
 # watcher. Above it a spinning thread would lose its core often enough to stall the step.
@@ -55,9 +58,9 @@ class ThreadPolicy:
     clock: Callable[[], float] = time.monotonic
 
     def __post_init__(self) -> None:
-        self._last_at = self.clock()
-        self._last = self.sample()
         self.current = self.start
+        self._last_at = self.clock()
+        self._last: CpuSample | None = self._read()
         self.others_busy = 0.0
 
     @classmethod
@@ -70,10 +73,19 @@ class ThreadPolicy:
         elapsed = at - self._last_at
         if elapsed < self.interval_s:
             return self.current
-        now = self.sample()
+        if self._last is None or (now := self._read()) is None:
+            return self.current  # no readings: the count stays where it started
         machine = now.machine_busy - self._last.machine_busy
         own = now.own - self._last.own
         self._last, self._last_at = now, at
         self.others_busy = max(0.0, (machine - own) / elapsed)
         self.current = threads_for(self.cores, self.others_busy, self.most)
         return self.current
+
+    def _read(self) -> CpuSample | None:
+        try:
+            return self.sample()
+        except (OSError, psutil.Error) as error:  # /proc hidden in some sandboxes
+            logger.warning("CPU use cannot be read (%s): the model keeps %d thread(s)", error, self.current)
+            self._last = None
+            return None
